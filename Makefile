@@ -1,0 +1,44 @@
+# The two commands of the README: `make demo` and `make test`.
+# Everything else here is what they need.
+
+PYTHON_VERSION ?= 3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+# Keras 2 (tf_keras) everywhere: Transform's tft_layer is a tf_keras model.
+export TF_USE_LEGACY_KERAS := 1
+export TF_CPP_MIN_LOG_LEVEL ?= 1
+
+.PHONY: demo test install lock lint clean
+
+demo: $(VENV)/.installed
+	$(PY) -m pipeline generate-sample --if-missing
+	$(PY) -m pipeline run --profile sample
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+install: $(VENV)/.installed
+
+# The lock is resolved for Python 3.11 and installed exactly (uv pip sync).
+# tfx and ml-pipelines-sdk 1.16.0 declare Requires-Python <3.11 although every
+# dependency they need ships 3.11 wheels (all are in the lock), so they are
+# installed afterwards with --no-deps.
+$(VENV)/.installed: requirements/lock.txt setup.py
+	test -x $(PY) || python$(PYTHON_VERSION) -m venv $(VENV)
+	$(PY) -m pip install --quiet "uv==0.13.9"
+	$(UV) pip sync --python $(PY) requirements/lock.txt
+	$(UV) pip install --python $(PY) --no-deps tfx==1.16.0 ml-pipelines-sdk==1.16.0
+	$(UV) pip install --python $(PY) --no-deps -e .
+	touch $@
+
+# Regenerate requirements/lock.txt from requirements/base.in (needs PyPI).
+lock: $(VENV)/.installed
+	$(UV) pip compile requirements/base.in --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 -o requirements/lock.txt
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf outputs data

@@ -1,0 +1,1 @@
+"""TFX ExampleGen reading a prepared TFDS dataset by name, version and data dir."""

@@ -1,0 +1,93 @@
+"""TfdsExampleGen: a TFX ExampleGen whose splits are TFDS split strings of a prepared dataset."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.proto import example_gen_pb2
+from tfx.types import channel, component_spec, standard_artifacts, standard_component_specs
+
+from components.tfds_example_gen import executor
+
+
+class TfdsExampleGenSpec(component_spec.ComponentSpec):
+    """ExampleGen's standard parameters plus where the TFDS dataset lives."""
+
+    PARAMETERS = {
+        standard_component_specs.INPUT_CONFIG_KEY: component_spec.ExecutionParameter(
+            type=example_gen_pb2.Input
+        ),
+        standard_component_specs.OUTPUT_CONFIG_KEY: component_spec.ExecutionParameter(
+            type=example_gen_pb2.Output
+        ),
+        standard_component_specs.OUTPUT_DATA_FORMAT_KEY: component_spec.ExecutionParameter(
+            type=int
+        ),
+        standard_component_specs.OUTPUT_FILE_FORMAT_KEY: component_spec.ExecutionParameter(
+            type=int
+        ),
+        executor.DATASET_NAME: component_spec.ExecutionParameter(type=str),
+        executor.DATASET_VERSION: component_spec.ExecutionParameter(type=str, optional=True),
+        executor.DATA_DIR: component_spec.ExecutionParameter(type=str),
+        executor.SOURCE_IMAGE_KEY: component_spec.ExecutionParameter(type=str),
+        executor.SOURCE_LABEL_KEY: component_spec.ExecutionParameter(type=str),
+    }
+    INPUTS = {}
+    OUTPUTS = {
+        standard_component_specs.EXAMPLES_KEY: component_spec.ChannelParameter(
+            type=standard_artifacts.Examples
+        ),
+    }
+
+
+class TfdsExampleGen(base_beam_component.BaseBeamComponent):
+    """Reads a prepared TFDS image dataset into one Examples artifact with named splits.
+
+    Example:
+        TfdsExampleGen(
+            dataset_name="cats_vs_dogs",
+            data_dir="/data/tfds",
+            splits={"train": "train[:40%]", "eval": "train[40%:50%]", "test": "train[50%:60%]"},
+        )
+    """
+
+    SPEC_CLASS = TfdsExampleGenSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+    def __init__(
+        self,
+        dataset_name: str,
+        data_dir: str,
+        splits: Mapping[str, str],
+        dataset_version: str = "",
+        image_key: str = "image",
+        label_key: str = "label",
+    ):
+        """Args:
+        dataset_name: TFDS name, e.g. "cats_vs_dogs".
+        data_dir: TFDS data dir the dataset was prepared in (never downloaded here).
+        splits: output split name -> TFDS split string.
+        dataset_version: e.g. "4.0.1"; empty for the newest prepared version.
+        image_key: the dataset's image feature (encoded bytes).
+        label_key: the dataset's integer label feature.
+        """
+        input_config = example_gen_pb2.Input(
+            splits=[
+                example_gen_pb2.Input.Split(name=name, pattern=pattern)
+                for name, pattern in splits.items()
+            ]
+        )
+        spec = TfdsExampleGenSpec(
+            input_config=input_config,
+            output_config=example_gen_pb2.Output(),
+            output_data_format=example_gen_pb2.FORMAT_TF_EXAMPLE,
+            output_file_format=example_gen_pb2.FORMAT_TFRECORDS_GZIP,
+            dataset_name=dataset_name,
+            dataset_version=dataset_version,
+            data_dir=data_dir,
+            image_key=image_key,
+            label_key=label_key,
+            examples=channel.Channel(type=standard_artifacts.Examples),
+        )
+        super().__init__(spec=spec)

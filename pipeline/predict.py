@@ -1,0 +1,62 @@
+"""Scores image files with a pushed model through its `serving_default` signature."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+from trainer_module import features
+
+
+@dataclass(frozen=True)
+class Prediction:
+    path: str
+    probability: float | None = None
+    class_name: str | None = None
+    error: str | None = None
+
+
+def latest_model_dir(model_serving_dir: str) -> str:
+    """The highest numbered version under `<serving_dir>/<model_name>/`."""
+    versions = (
+        [v for v in os.listdir(model_serving_dir) if v.isdigit()]
+        if os.path.isdir(model_serving_dir)
+        else []
+    )
+    if not versions:
+        raise FileNotFoundError(
+            f"no pushed model under {model_serving_dir}: run the pipeline until a model is "
+            "blessed and pushed, or pass --model DIR"
+        )
+    return os.path.join(model_serving_dir, max(versions, key=int))
+
+
+def make_example(image_bytes: bytes) -> bytes:
+    """A serialized tf.Example as the pipeline's raw data has it: the encoded image."""
+    example = tf.train.Example()
+    example.features.feature[features.RAW_IMAGE_KEY].bytes_list.value.append(image_bytes)
+    return example.SerializeToString()
+
+
+def predict_files(model_dir: str, paths: list[str]) -> list[Prediction]:
+    """One prediction per file; a file that cannot be read or decoded gets an error instead."""
+    serve = tf.saved_model.load(model_dir).signatures["serving_default"]
+    predictions = []
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                outputs = serve(examples=tf.constant([make_example(f.read())]))
+        except (OSError, tf.errors.InvalidArgumentError) as error:
+            message = getattr(error, "message", None) or str(error)
+            predictions.append(Prediction(path, error=message.strip().splitlines()[0]))
+            continue
+        predictions.append(
+            Prediction(
+                path,
+                probability=float(outputs["probability"][0]),
+                class_name=outputs["class_name"][0].numpy().decode(),
+            )
+        )
+    return predictions

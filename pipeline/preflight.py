@@ -1,0 +1,39 @@
+"""Checks, before any component runs, that the data and weights a run needs are here."""
+
+from __future__ import annotations
+
+from components.tfds_example_gen import tfds_source
+from pipeline.config import PipelineConfig
+from trainer_module.model import WeightsUnavailableError, resolve_weights
+
+
+class PreflightError(RuntimeError):
+    """Something the run needs is missing; the message says what and how to provide it."""
+
+
+def check_inputs(config: PipelineConfig) -> dict[str, int]:
+    """Raises PreflightError listing every missing input; returns the split sizes found."""
+    problems: list[str] = []
+    split_sizes: dict[str, int] = {}
+    data = config.data
+    try:
+        builder = tfds_source.open_prepared_builder(
+            data.dataset_name, config.data_dir, data.dataset_version
+        )
+        for name, split in data.splits().items():
+            try:
+                tfds_source.shard_slices(builder, split)
+                split_sizes[name] = builder.info.splits[split].num_examples
+            except tfds_source.SplitError as error:
+                problems.append(f"--{name}-split: {error}")
+    except tfds_source.DatasetUnavailableError as error:
+        problems.append(str(error))
+    try:
+        resolve_weights(config.training.weights)
+    except WeightsUnavailableError as error:
+        problems.append(str(error))
+    if problems:
+        raise PreflightError(
+            "cannot start the pipeline:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+    return split_sizes

@@ -1,0 +1,120 @@
+"""The guide's transfer model: a frozen Xception base with a new one-logit head.
+
+Reads top to bottom like the guide: augmentation and rescaling inside the
+model, the base called in inference mode, pooling, dropout, one logit.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import tensorflow as tf
+import tf_keras as keras
+
+from pipeline.config import WEIGHTS_IMAGENET, WEIGHTS_NONE, TrainingConfig
+
+XCEPTION_NOTOP_WEIGHTS = "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+
+class WeightsUnavailableError(RuntimeError):
+    """Pretrained weights were asked for but are not on this machine."""
+
+
+def keras_weights_cache_path() -> str:
+    """Where Keras looks for (and would download) the ImageNet Xception weights."""
+    keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    return os.path.join(keras_home, "models", XCEPTION_NOTOP_WEIGHTS)
+
+
+def resolve_weights(weights: str) -> str | None:
+    """Maps the config's `weights` to Xception's argument, failing early when offline.
+
+    Keras would otherwise try to download the ImageNet file in the middle of a
+    run and fail with a bare URL error.
+    """
+    if weights == WEIGHTS_NONE:
+        return None
+    if weights == WEIGHTS_IMAGENET:
+        cached = keras_weights_cache_path()
+        if not os.path.isfile(cached):
+            raise WeightsUnavailableError(
+                f"ImageNet weights for Xception are not in the Keras cache ({cached}) and "
+                "cannot be downloaded here. Copy "
+                f"{XCEPTION_NOTOP_WEIGHTS} (83,683,744 bytes) to that path (or set "
+                "$KERAS_HOME), or pass --weights /path/to/that.h5, or --weights none."
+            )
+        return WEIGHTS_IMAGENET
+    if not os.path.isfile(weights):
+        raise WeightsUnavailableError(
+            f"--weights {weights}: no such file. Pass the path of {XCEPTION_NOTOP_WEIGHTS}, "
+            "'imagenet' (Keras cache) or 'none'."
+        )
+    return weights
+
+
+@dataclass
+class TransferModel:
+    """The full model and a handle on its pretrained base, which the stages (un)freeze."""
+
+    model: keras.Model
+    base: keras.Model
+
+
+def build_transfer_model(config: TrainingConfig, image_size: int) -> TransferModel:
+    """Builds the model with the base frozen, ready for `train_head`."""
+    base = keras.applications.Xception(
+        weights=resolve_weights(config.weights),
+        input_shape=(image_size, image_size, 3),
+        include_top=False,
+    )
+    base.trainable = False
+
+    inputs = keras.Input(shape=(image_size, image_size, 3), dtype=tf.uint8, name="pixels")
+    x = tf.cast(inputs, tf.float32)
+    if config.augment:
+        x = keras.Sequential(
+            [
+                keras.layers.RandomFlip("horizontal", seed=config.seed),
+                keras.layers.RandomRotation(config.rotation_factor, seed=config.seed),
+            ],
+            name="augmentation",
+        )(x)
+    # Xception expects inputs in [-1, 1].
+    x = keras.layers.Rescaling(1.0 / 127.5, offset=-1)(x)
+    # training=False keeps the base's BatchNorm layers in inference mode even
+    # after the base is unfrozen for fine-tuning: their moving statistics stay
+    # the ImageNet ones instead of being wrecked by small, new batches.
+    x = base(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(config.dropout_rate)(x)
+    outputs = keras.layers.Dense(1, name="logit")(x)
+    return TransferModel(model=keras.Model(inputs, outputs, name="transfer_model"), base=base)
+
+
+def recalibrate_batchnorm(base: keras.Model, images: tf.Tensor) -> None:
+    """Sets every BatchNorm layer's moving statistics to those of `images`.
+
+    Only for a randomly initialised base (weights "none", the offline sample
+    profile): its BatchNorm layers start with mean 0 / variance 1, which makes
+    the activations of a deep random network vanish (GAP features ~1e-5), so a
+    frozen random base gives a head nothing to learn from. One forward pass in
+    training mode with momentum 0 stores each layer's real batch statistics;
+    after that the random features carry the images' colour and texture. The
+    pretrained base of the real recipe is never touched by this.
+    """
+    batch_norms = [layer for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in batch_norms]
+    was_trainable = base.trainable
+    # A frozen BatchNorm layer ignores training=True in Keras 2; unfreeze for the pass.
+    base.trainable = True
+    for layer in batch_norms:
+        layer.momentum = 0.0
+    base(keras.layers.Rescaling(1.0 / 127.5, offset=-1)(tf.cast(images, tf.float32)), training=True)
+    for layer, momentum in zip(batch_norms, momenta):
+        layer.momentum = momentum
+    base.trainable = was_trainable
+
+
+def count_params(weights: list[tf.Variable]) -> int:
+    return int(sum(int(tf.size(w)) for w in weights))
