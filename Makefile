@@ -15,7 +15,7 @@ demo: $(VENV)/.installed
 	$(PY) -m pipeline generate-sample --if-missing
 	$(PY) -m pipeline run --profile sample
 
-test: $(VENV)/.installed
+test: lint
 	$(PY) -m pytest
 
 install: $(VENV)/.installed

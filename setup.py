@@ -10,8 +10,10 @@ from setuptools import find_packages, setup
 setup(
     name="tfx-image-transfer",
     version="0.1.0",
-    description="Xception transfer learning on cats_vs_dogs as a TFX pipeline (local and Kubeflow).",
+    description="Xception transfer learning on cats_vs_dogs as a TFX pipeline.",
     python_requires=">=3.11,<3.12",
-    packages=find_packages(include=["pipeline", "components", "components.*", "trainer_module", "kubeflow"]),
+    packages=find_packages(
+        include=["pipeline", "components", "components.*", "trainer_module", "kubeflow"]
+    ),
     entry_points={"console_scripts": ["tfx-transfer=pipeline.cli:main"]},
 )

@@ -14,8 +14,9 @@ import dataclasses
 import os
 import re
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 PROFILES = ("sample", "full")
 WEIGHTS_IMAGENET = "imagenet"
@@ -103,7 +104,7 @@ class PipelineConfig:
     runner: RunnerConfig = field(default_factory=RunnerConfig)
 
     @classmethod
-    def for_profile(cls, profile: str, **overrides: Any) -> "PipelineConfig":
+    def for_profile(cls, profile: str, **overrides: Any) -> PipelineConfig:
         """Returns the named profile with `overrides` (flat field names) applied, validated."""
         if profile not in _PROFILE_OVERRIDES:
             raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
@@ -112,7 +113,7 @@ class PipelineConfig:
         config.validate()
         return config
 
-    def replace(self, **flat: Any) -> "PipelineConfig":
+    def replace(self, **flat: Any) -> PipelineConfig:
         """Returns a copy with fields changed by flat name (e.g. `head_epochs=3`)."""
         sections: dict[str, dict[str, Any]] = {}
         for name, value in flat.items():
@@ -126,7 +127,7 @@ class PipelineConfig:
         )
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "PipelineConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> PipelineConfig:
         """Inverse of `to_dict` (used by components that receive the config as JSON)."""
         return cls(
             profile=data["profile"],
@@ -173,9 +174,7 @@ class PipelineConfig:
         """Raises ConfigError listing every problem, before any component runs."""
         problems = _problems(self)
         if problems:
-            raise ConfigError(
-                "invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems)
-            )
+            raise ConfigError("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 # The `sample` profile is the offline default: generated data, small images, a
@@ -264,9 +263,7 @@ def _problems(config: PipelineConfig) -> list[str]:
     if not 0 <= evaluation.max_accuracy_drop <= 1:
         problems.append(f"--max-accuracy-drop {evaluation.max_accuracy_drop} must be in [0, 1]")
     if not re.match(r"^[\w.-]+$", evaluation.model_name):
-        problems.append(
-            f"--model-name {evaluation.model_name!r} must be a plain directory name"
-        )
+        problems.append(f"--model-name {evaluation.model_name!r} must be a plain directory name")
     if runner.beam_direct_running_mode not in BEAM_RUNNING_MODES:
         problems.append(
             f"--beam-direct-running-mode {runner.beam_direct_running_mode!r}: "

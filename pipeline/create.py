@@ -53,9 +53,7 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
         custom_config={"image_size": data.image_size},
-        splits_config=tfx.proto.SplitsConfig(
-            analyze=["train"], transform=["train", "eval"]
-        ),
+        splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=["train", "eval"]),
     )
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,
@@ -64,7 +62,10 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(splits=["train"]),
         eval_args=tfx.proto.EvalArgs(splits=["eval"]),
-        custom_config={"image_size": data.image_size, "training": dataclasses.asdict(config.training)},
+        custom_config={
+            "image_size": data.image_size,
+            "training": dataclasses.asdict(config.training),
+        },
     )
     components = [example_gen, statistics_gen, schema_gen, transform, trainer]
 
@@ -89,9 +90,7 @@ def create_pipeline(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(
-                base_directory=config.model_serving_dir
-            )
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.model_serving_dir)
         ),
     )
     components += [evaluator, pusher]
@@ -104,4 +103,3 @@ def create_pipeline(
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args or config.beam_pipeline_args(),
     )
-

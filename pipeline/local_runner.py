@@ -25,9 +25,7 @@ def run_locally(config: PipelineConfig) -> run_summary.RunSummary:
     """
     check_inputs(config)
     os.makedirs(config.output_dir, exist_ok=True)
-    log_path = os.path.join(
-        config.output_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log")
-    )
+    log_path = os.path.join(config.output_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
     pipeline = create_pipeline(
         config,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
@@ -50,7 +48,5 @@ def run_locally(config: PipelineConfig) -> run_summary.RunSummary:
     with open(os.path.join(config.output_dir, LATEST_RUN_FILE), "w") as f:
         f.write(summary.to_json())
     if failure is not None:
-        raise RuntimeError(
-            f"the pipeline failed: {failure}. Full log: {log_path}"
-        ) from failure
+        raise RuntimeError(f"the pipeline failed: {failure}. Full log: {log_path}") from failure
     return summary

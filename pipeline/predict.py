@@ -48,9 +48,11 @@ def predict_files(model_dir: str, paths: list[str]) -> list[Prediction]:
         try:
             with open(path, "rb") as f:
                 outputs = serve(examples=tf.constant([make_example(f.read())]))
-        except (OSError, tf.errors.InvalidArgumentError) as error:
-            message = getattr(error, "message", None) or str(error)
-            predictions.append(Prediction(path, error=message.strip().splitlines()[0]))
+        except OSError as error:
+            predictions.append(Prediction(path, error=f"cannot read: {error.strerror}"))
+            continue
+        except tf.errors.InvalidArgumentError as error:
+            predictions.append(Prediction(path, error=f"cannot decode: {_reason(error)}"))
             continue
         predictions.append(
             Prediction(
@@ -60,3 +62,10 @@ def predict_files(model_dir: str, paths: list[str]) -> list[Prediction]:
             )
         )
     return predictions
+
+
+def _reason(error: tf.errors.OpError) -> str:
+    """The op's own message, without TensorFlow's graph-location boilerplate."""
+    noise = ("Graph execution error", "Detected at node", "<stack traces", "[[", "File ")
+    lines = [line.strip() for line in error.message.splitlines()]
+    return next((line for line in lines if line and not line.startswith(noise)), error.message)

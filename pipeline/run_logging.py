@@ -15,7 +15,8 @@ import os
 import sys
 import threading
 import time
-from typing import IO, Iterator
+from collections.abc import Iterator
+from typing import IO
 
 from absl import logging as absl_logging
 

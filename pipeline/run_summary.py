@@ -118,7 +118,9 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, profile: str) -
 def _outputs_by_execution(
     store: metadata_store.MetadataStore, execution_ids: list[int]
 ) -> dict[int, dict[str, metadata_store_pb2.Artifact]]:
-    events = [e for e in store.get_events_by_execution_ids(execution_ids) if e.type in _OUTPUT_EVENTS]
+    events = [
+        e for e in store.get_events_by_execution_ids(execution_ids) if e.type in _OUTPUT_EVENTS
+    ]
     artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
     result: dict[int, dict[str, metadata_store_pb2.Artifact]] = {}
     for event in events:
@@ -145,9 +147,9 @@ def _read_outputs(summary: RunSummary, outputs: dict[str, metadata_store_pb2.Art
     if "blessing" in outputs:
         summary.blessed = _int_property(outputs["blessing"], "blessed") == 1
     if "pushed_model" in outputs and _int_property(outputs["pushed_model"], "pushed") == 1:
-        summary.pushed_model_dir = outputs["pushed_model"].custom_properties[
-            "pushed_destination"
-        ].string_value
+        summary.pushed_model_dir = (
+            outputs["pushed_model"].custom_properties["pushed_destination"].string_value
+        )
 
 
 def _int_property(artifact: metadata_store_pb2.Artifact, name: str) -> int | None:

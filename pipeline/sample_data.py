@@ -89,17 +89,22 @@ class CatsVsDogsSample(tfds.core.GeneratorBasedBuilder):
         for index in range(self._num_examples):
             label = index % 2
             folder = CLASS_NAMES[label].capitalize()
-            yield index, {
-                "image": draw_image(label, rng),
-                "image/filename": f"PetImages/{folder}/{index}.jpg",
-                "label": label,
-            }
+            yield (
+                index,
+                {
+                    "image": draw_image(label, rng),
+                    "image/filename": f"PetImages/{folder}/{index}.jpg",
+                    "label": label,
+                },
+            )
 
 
 def is_prepared(data_dir: str) -> bool:
     """True when a sample dataset already exists under `data_dir`."""
     return os.path.isfile(
-        os.path.join(data_dir, SAMPLE_DATASET_NAME, str(CatsVsDogsSample.VERSION), "dataset_info.json")
+        os.path.join(
+            data_dir, SAMPLE_DATASET_NAME, str(CatsVsDogsSample.VERSION), "dataset_info.json"
+        )
     )
 
 

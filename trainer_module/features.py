@@ -17,7 +17,7 @@ CLASS_NAMES = ("cat", "dog")
 
 
 def decode_and_resize(encoded_image: tf.Tensor, image_size: int) -> tf.Tensor:
-    """JPEG/PNG/GIF/BMP bytes -> uint8 [image_size, image_size, 3], like the guide's tf.image.resize."""
+    """JPEG/PNG/GIF/BMP bytes -> uint8 [size, size, 3], resized as the guide does (bilinear)."""
     image = tf.io.decode_image(encoded_image, channels=3, expand_animations=False)
     resized = tf.image.resize(image, [image_size, image_size])
     return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)

@@ -103,7 +103,9 @@ def recalibrate_batchnorm(base: keras.Model, images: tf.Tensor) -> None:
     after that the random features carry the images' colour and texture. The
     pretrained base of the real recipe is never touched by this.
     """
-    batch_norms = [layer for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    batch_norms = [
+        layer for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization)
+    ]
     momenta = [layer.momentum for layer in batch_norms]
     was_trainable = base.trainable
     # A frozen BatchNorm layer ignores training=True in Keras 2; unfreeze for the pass.
@@ -111,7 +113,7 @@ def recalibrate_batchnorm(base: keras.Model, images: tf.Tensor) -> None:
     for layer in batch_norms:
         layer.momentum = 0.0
     base(keras.layers.Rescaling(1.0 / 127.5, offset=-1)(tf.cast(images, tf.float32)), training=True)
-    for layer, momentum in zip(batch_norms, momenta):
+    for layer, momentum in zip(batch_norms, momenta, strict=True):
         layer.momentum = momentum
     base.trainable = was_trainable
 

@@ -22,6 +22,4 @@ class EpochProgress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         metrics = " ".join(f"{name}={value:.4f}" for name, value in sorted((logs or {}).items()))
-        self._logger.info(
-            "%s epoch %d/%d %s", self._stage, epoch + 1, self._total_epochs, metrics
-        )
+        self._logger.info("%s epoch %d/%d %s", self._stage, epoch + 1, self._total_epochs, metrics)

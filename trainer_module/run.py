@@ -72,7 +72,10 @@ def _write_history(model_run_dir: str, histories: dict[str, dict[str, list[float
     tf.io.gfile.makedirs(model_run_dir)
     with tf.io.gfile.GFile(os.path.join(model_run_dir, "history.json"), "w") as f:
         json.dump(
-            {stage: {k: [float(v) for v in vs] for k, vs in h.items()} for stage, h in histories.items()},
+            {
+                stage: {k: [float(v) for v in vs] for k, vs in h.items()}
+                for stage, h in histories.items()
+            },
             f,
             indent=2,
         )

@@ -1,0 +1,78 @@
+"""Shared fixtures: generated TFDS data, and one real end-to-end pipeline run per session.
+
+The end-to-end run costs minutes (TensorFlow import, Xception tracing), so it
+runs once through the real CLI and many tests assert on what it left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_EXAMPLES = 300  # train 120 / eval 30 / test 30 with the guide's slices
+
+
+def run_cli(
+    *args: str, cwd: Path, timeout: float = 900, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Runs `python -m pipeline ARGS` in a fresh interpreter, as a user would."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def sample_data_dir(tmp_path_factory) -> str:
+    """A generated cats_vs_dogs_sample dataset, written through TFDS."""
+    from pipeline.sample_data import generate_sample_dataset
+
+    data_dir = str(tmp_path_factory.mktemp("tfds"))
+    generate_sample_dataset(data_dir, num_examples=SAMPLE_EXAMPLES, seed=0)
+    return data_dir
+
+
+@dataclass
+class PipelineRun:
+    """What one CLI run of the pipeline printed and wrote."""
+
+    process: subprocess.CompletedProcess
+    output_dir: Path
+    data_dir: str
+
+    @property
+    def summary(self) -> dict:
+        return json.loads((self.output_dir / "latest_run.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def e2e_run(tmp_path_factory, sample_data_dir) -> PipelineRun:
+    """`python -m pipeline run --profile sample` on the generated data, once per session."""
+    output_dir = tmp_path_factory.mktemp("run")
+    process = run_cli(
+        "run",
+        "--profile",
+        "sample",
+        "--data-dir",
+        sample_data_dir,
+        "--output-dir",
+        str(output_dir),
+        cwd=output_dir,
+    )
+    assert process.returncode == 0, process.stdout + process.stderr
+    return PipelineRun(process, output_dir, sample_data_dir)

@@ -1,0 +1,108 @@
+"""The configuration object: profiles, overrides from flags, and validation before any run."""
+
+import argparse
+import dataclasses
+
+import pytest
+
+from pipeline.config import (
+    ConfigError,
+    PipelineConfig,
+    add_config_arguments,
+    config_from_args,
+)
+
+
+def parse(*argv: str) -> PipelineConfig:
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    return config_from_args(parser.parse_args(argv))
+
+
+def test_full_profile_is_the_guides_recipe():
+    config = PipelineConfig.for_profile("full")
+    assert config.data.dataset_name == "cats_vs_dogs"
+    assert config.data.splits() == {
+        "train": "train[:40%]",
+        "eval": "train[40%:50%]",
+        "test": "train[50%:60%]",
+    }
+    assert config.data.image_size == 150
+    t = config.training
+    assert (t.weights, t.batch_size, t.head_epochs, t.fine_tune_epochs) == ("imagenet", 32, 20, 10)
+    assert (t.head_learning_rate, t.fine_tune_learning_rate) == (1e-3, 1e-5)
+    assert (t.dropout_rate, t.rotation_factor, t.augment) == (0.2, 0.1, True)
+
+
+def test_sample_profile_is_offline():
+    config = PipelineConfig.for_profile("sample")
+    assert config.data.dataset_name == "cats_vs_dogs_sample"
+    assert config.training.weights == "none"
+    assert config.data.splits() == PipelineConfig.for_profile("full").data.splits()
+
+
+def test_flags_override_profile_fields_and_keep_the_rest():
+    config = parse("--profile", "full", "--head-epochs", "3", "--no-augment", "--image-size", "96")
+    assert config.training.head_epochs == 3
+    assert config.training.augment is False
+    assert config.data.image_size == 96
+    assert config.training.fine_tune_epochs == 10  # untouched: from the profile
+
+
+def test_default_profile_of_the_cli_is_sample():
+    assert parse().profile == "sample"
+
+
+def test_every_problem_is_reported_at_once_with_the_flag_to_fix():
+    with pytest.raises(ConfigError) as raised:
+        PipelineConfig.for_profile(
+            "sample",
+            image_size=32,
+            train_split="train[:40",
+            pipeline_name="Bad_Name",
+            dropout_rate=1.5,
+            weights="weights.bin",
+            beam_direct_running_mode="warp",
+        )
+    message = str(raised.value)
+    for flag in (
+        "--image-size 32",
+        "--train-split 'train[:40'",
+        "--pipeline-name 'Bad_Name'",
+        "--dropout-rate 1.5",
+        "--weights 'weights.bin'",
+        "--beam-direct-running-mode 'warp'",
+    ):
+        assert flag in message
+
+
+@pytest.mark.parametrize(
+    "split", ["train", "train[:40%]", "train[40%:50%]", "train[-10%:]", "train[:100]+test"]
+)
+def test_valid_split_strings_pass(split):
+    PipelineConfig.for_profile("sample", test_split=split)
+
+
+def test_unknown_profile_and_field_are_rejected():
+    with pytest.raises(ConfigError, match="unknown profile"):
+        PipelineConfig.for_profile("huge")
+    with pytest.raises(ConfigError, match="unknown configuration field 'epochs'"):
+        PipelineConfig.for_profile("sample", epochs=3)
+
+
+def test_dict_round_trip_is_lossless():
+    config = PipelineConfig.for_profile("full", head_epochs=2)
+    assert PipelineConfig.from_dict(config.to_dict()) == config
+
+
+def test_config_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PipelineConfig.for_profile("sample").training.head_epochs = 1
+
+
+def test_locations_derive_from_output_dir(tmp_path):
+    config = PipelineConfig.for_profile("sample", output_dir=str(tmp_path))
+    assert config.pipeline_root == str(tmp_path / "pipeline_root")
+    assert config.metadata_path == str(tmp_path / "metadata.sqlite")
+    assert config.model_serving_dir == str(tmp_path / "serving" / "cats_vs_dogs_sample")
+    assert "--direct_running_mode=in_memory" in config.beam_pipeline_args()

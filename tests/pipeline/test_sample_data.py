@@ -1,0 +1,80 @@
+"""The generated sample dataset is a real TFDS dataset in the cats_vs_dogs 4.0.1 format."""
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow_datasets as tfds
+from PIL import Image
+
+from pipeline import sample_data
+from tests.conftest import SAMPLE_EXAMPLES
+
+
+def test_features_match_the_real_cats_vs_dogs_builder():
+    real = tfds.builder("cats_vs_dogs")  # the builder's code, no data needed
+    assert str(real.info.version) == "4.0.1"
+    assert sample_data.make_features().to_json() == real.info.features.to_json()
+
+
+def test_a_fresh_process_loads_it_by_name_without_the_builder_class(sample_data_dir):
+    """The pipeline's processes never import the generator: TFDS must read it from files."""
+    script = (
+        "import sys, tensorflow_datasets as tfds;"
+        f"b = tfds.builder({sample_data.SAMPLE_DATASET_NAME!r}, data_dir=sys.argv[1]);"
+        "print(type(b).__name__, b.info.splits['train'].num_examples)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, sample_data_dir], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["ReadOnlyBuilder", str(SAMPLE_EXAMPLES)]
+
+
+def test_loads_through_tfds_with_the_real_feature_layout(sample_data_dir):
+    builder = tfds.builder(sample_data.SAMPLE_DATASET_NAME, data_dir=sample_data_dir)
+    assert builder.info.supervised_keys == ("image", "label")
+    assert str(builder.info.version) == "4.0.1"
+    assert builder.info.splits["train"].num_examples == SAMPLE_EXAMPLES
+    dataset = tfds.load(
+        sample_data.SAMPLE_DATASET_NAME,
+        data_dir=sample_data_dir,
+        split="train[:20]",
+        download=False,
+    )
+    example = next(iter(dataset))
+    assert example["image"].shape[-1] == 3
+    assert example["image/filename"].numpy().decode().startswith("PetImages/")
+
+
+def test_classes_are_balanced_and_sizes_vary(sample_data_dir):
+    dataset = tfds.load(
+        sample_data.SAMPLE_DATASET_NAME,
+        data_dir=sample_data_dir,
+        split="train",
+        download=False,
+        decoders={"image": tfds.decode.SkipDecoding()},
+    )
+    labels, sizes = [], set()
+    for example in dataset.as_numpy_iterator():
+        labels.append(int(example["label"]))
+        image = Image.open(io.BytesIO(example["image"]))
+        assert image.format == "JPEG"
+        sizes.add(image.size)
+    assert np.bincount(labels).tolist() == [SAMPLE_EXAMPLES // 2] * 2
+    assert len(sizes) > SAMPLE_EXAMPLES // 2  # like photos: hardly two the same
+    widths = [w for w, _ in sizes]
+    assert min(widths) >= sample_data.MIN_SIDE and max(widths) <= sample_data.MAX_SIDE
+
+
+def test_generation_is_deterministic():
+    import random
+
+    first = [sample_data.draw_image(i % 2, random.Random(7)) for i in range(3)]
+    second = [sample_data.draw_image(i % 2, random.Random(7)) for i in range(3)]
+    assert first == second
+
+
+def test_is_prepared_reflects_the_data_dir(sample_data_dir, tmp_path):
+    assert sample_data.is_prepared(sample_data_dir)
+    assert not sample_data.is_prepared(str(tmp_path))

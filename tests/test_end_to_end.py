@@ -1,0 +1,132 @@
+"""One real LocalDagRunner run of the whole pipeline (real Beam, real MLMD in sqlite).
+
+The `e2e_run` fixture runs `python -m pipeline run --profile sample` once; each
+test here checks one promise of that run.
+"""
+
+import os
+import sqlite3
+import time
+
+import pytest
+import tensorflow as tf
+
+from pipeline.predict import latest_model_dir, make_example
+from pipeline.sample_data import draw_image
+from tests.conftest import SAMPLE_EXAMPLES, run_cli
+
+pytestmark = pytest.mark.e2e
+
+COMPONENTS = [
+    "TfdsExampleGen",
+    "latest_blessed_model_resolver",
+    "StatisticsGen",
+    "SchemaGen",
+    "Transform",
+    "Trainer",
+    "Evaluator",
+    "Pusher",
+]
+
+
+def test_every_component_completed(e2e_run):
+    components = e2e_run.summary["components"]
+    assert sorted(c["component"] for c in components) == sorted(COMPONENTS)
+    assert {c["status"] for c in components} == {"complete"}
+    trainer = next(c for c in components if c["component"] == "Trainer")
+    assert trainer["seconds"] > 0
+
+
+def test_summary_records_split_counts_metrics_and_push(e2e_run):
+    summary = e2e_run.summary
+    assert summary["profile"] == "sample"
+    assert summary["run_id"]
+    n = SAMPLE_EXAMPLES
+    assert summary["split_counts"] == {"train": n * 40 // 100, "eval": n // 10, "test": n // 10}
+    metrics = summary["eval_metrics"]
+    assert metrics["example_count"] == n // 10
+    assert 0.7 <= metrics["binary_accuracy"] <= 1.0  # the sample profile's value threshold
+    assert 0.0 <= metrics["auc"] <= 1.0
+    assert summary["blessed"] is True
+    assert summary["pushed_model_dir"].startswith(str(e2e_run.output_dir / "serving"))
+
+
+def test_the_blessed_model_was_pushed_as_a_numbered_version(e2e_run):
+    serving = e2e_run.output_dir / "serving" / "cats_vs_dogs_sample"
+    versions = os.listdir(serving)
+    assert len(versions) == 1 and versions[0].isdigit()
+    assert (serving / versions[0] / "saved_model.pb").exists()
+    assert latest_model_dir(str(serving)) == e2e_run.summary["pushed_model_dir"]
+
+
+def test_pushed_model_predicts_from_a_raw_jpeg_tf_example(e2e_run):
+    import random
+
+    serve = tf.saved_model.load(e2e_run.summary["pushed_model_dir"]).signatures["serving_default"]
+    rng = random.Random(123)
+    examples = [make_example(draw_image(label, rng)) for label in (0, 1, 0, 1)]
+    outputs = serve(examples=tf.constant(examples))
+    probability = outputs["probability"].numpy()
+    assert probability.shape == (4,)
+    assert ((probability >= 0) & (probability <= 1)).all()
+    assert set(outputs["class_name"].numpy().tolist()) <= {b"cat", b"dog"}
+
+
+def test_terminal_shows_progress_not_library_noise(e2e_run):
+    out = e2e_run.process.stdout
+    for component in COMPONENTS:
+        assert f"▶ {component}" in out and f"✔ {component} (" in out
+    assert "head epoch 1/" in out and "fine-tune epoch" in out
+    assert "INFO:absl" not in out and "tensorflow/core" not in out + e2e_run.process.stderr
+    assert out.strip().splitlines()[-1] == str(e2e_run.output_dir / "latest_run.json")
+
+
+def test_full_log_file_keeps_everything(e2e_run):
+    log = open(e2e_run.summary["log_file"]).read()
+    assert "Component Trainer is finished." in log
+    assert "head epoch 1/" in log
+
+
+def test_mlmd_lives_in_sqlite_under_the_output_dir(e2e_run):
+    with sqlite3.connect(e2e_run.output_dir / "metadata.sqlite") as db:
+        (executions,) = db.execute("SELECT COUNT(*) FROM Execution").fetchone()
+    assert executions >= len(COMPONENTS)
+
+
+def test_predict_cli_scores_jpeg_files_and_names_unreadable_ones(e2e_run, tmp_path):
+    import random
+
+    good = tmp_path / "dog.jpg"
+    good.write_bytes(draw_image(1, random.Random(3)))
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    result = run_cli(
+        "predict", str(good), str(bad), "--output-dir", str(e2e_run.output_dir), cwd=tmp_path
+    )
+    lines = dict(line.split("\t", 1) for line in result.stdout.splitlines() if "\t" in line)
+    probability = float(lines[str(good)].split("\t")[0].split("=")[1])
+    assert 0.0 <= probability <= 1.0
+    assert lines[str(bad)].startswith("error: cannot decode")
+    assert result.returncode == 1  # one file failed, the other was still scored
+
+
+def test_full_profile_without_data_or_weights_stops_before_running(tmp_path):
+    started = time.monotonic()
+    result = run_cli(
+        "run",
+        "--profile",
+        "full",
+        "--data-dir",
+        str(tmp_path / "tfds"),
+        "--output-dir",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+        timeout=300,
+        env={"KERAS_HOME": str(tmp_path / "keras")},  # an empty Keras cache
+    )
+    assert result.returncode == 2
+    assert "cats_vs_dogs" in result.stderr
+    assert f"tfds build cats_vs_dogs --data_dir {tmp_path / 'tfds'}" in result.stderr
+    assert "xception_weights_tf_dim_ordering_tf_kernels_notop.h5" in result.stderr
+    assert not (tmp_path / "out" / "metadata.sqlite").exists()  # no component ran
+    assert time.monotonic() - started < 120
