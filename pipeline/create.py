@@ -8,6 +8,7 @@ from tfx import v1 as tfx
 
 from components.tfds_example_gen.component import TfdsExampleGen
 from pipeline.config import PipelineConfig
+from pipeline.data_validation import SCHEMA_SPLITS, make_custom_validation_config
 from pipeline.evaluation import make_eval_config
 
 PREPROCESSING_FN = "trainer_module.preprocessing.preprocessing_fn"
@@ -20,7 +21,7 @@ def create_pipeline(
     beam_pipeline_args: list[str] | None = None,
     include_resolver: bool = True,
 ) -> tfx.dsl.Pipeline:
-    """ExampleGen -> Statistics/Schema -> Transform -> Trainer -> Evaluator -> Pusher.
+    """ExampleGen -> Statistics/Schema/ExampleValidator -> Transform -> Trainer -> Evaluator -> Pusher.
 
     Args:
         config: the validated configuration.
@@ -43,10 +44,18 @@ def create_pipeline(
         splits=data.splits(),
         image_key=data.image_key,
         label_key=data.label_key,
+        max_image_pixels=data.max_image_pixels,
     )
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.SchemaGen(
-        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
+        statistics=statistics_gen.outputs["statistics"],
+        infer_feature_shape=True,
+        exclude_splits=[s for s in data.splits() if s not in SCHEMA_SPLITS],
+    )
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"],
+        schema=schema_gen.outputs["schema"],
+        custom_validation_config=make_custom_validation_config(),
     )
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
@@ -67,7 +76,7 @@ def create_pipeline(
             "training": dataclasses.asdict(config.training),
         },
     )
-    components = [example_gen, statistics_gen, schema_gen, transform, trainer]
+    components = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer]
 
     baseline = None
     if include_resolver:

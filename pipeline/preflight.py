@@ -18,8 +18,12 @@ def check_inputs(config: PipelineConfig) -> dict[str, int]:
     data = config.data
     try:
         builder = tfds_source.open_prepared_builder(
-            data.dataset_name, config.data_dir, data.dataset_version
+            data.dataset_name, config.data_dir, data.dataset_version, download=data.download
         )
+        try:
+            tfds_source.check_feature_keys(builder, data.image_key, data.label_key)
+        except tfds_source.FeatureKeyError as error:
+            problems.append(str(error))
         for name, split in data.splits().items():
             try:
                 tfds_source.shard_slices(builder, split)

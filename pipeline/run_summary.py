@@ -12,10 +12,14 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import tensorflow as tf
 import tensorflow_data_validation as tfdv
 import tensorflow_model_analysis as tfma
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
+from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+from components.tfds_example_gen import executor as example_gen
 
 _OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 _STATE_NAMES = {
@@ -42,6 +46,13 @@ class RunSummary:
     profile: str
     components: list[ComponentRun] = field(default_factory=list)
     split_counts: dict[str, int] = field(default_factory=dict)
+    # Where the examples came from: TFDS name, version, data dir and split strings.
+    data_source: dict[str, Any] = field(default_factory=dict)
+    # Per split, per reason: images ExampleGen skipped, and images it converted to RGB JPEG.
+    skipped_images: dict[str, dict[str, int]] = field(default_factory=dict)
+    converted_images: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Per split, ExampleValidator's findings ("feature: what is wrong"); empty lists when clean.
+    anomalies: dict[str, list[str]] = field(default_factory=dict)
     eval_metrics: dict[str, float] = field(default_factory=dict)
     blessed: bool = False
     pushed_model_dir: str | None = None
@@ -58,6 +69,21 @@ class RunSummary:
         if self.split_counts:
             counts = ", ".join(f"{k}={v}" for k, v in self.split_counts.items())
             lines.append(f"  examples: {counts}")
+        if self.data_source:
+            source = self.data_source
+            lines.append(
+                f"  data: TFDS {source['name']} {source['version']} in {source['data_dir']}"
+            )
+        if self.skipped_images:
+            lines.append(f"  images skipped: {_per_split(self.skipped_images)}")
+        if self.converted_images:
+            lines.append(f"  images converted to RGB JPEG: {_per_split(self.converted_images)}")
+        if self.anomalies:
+            found = {split: found for split, found in self.anomalies.items() if found}
+            lines.append(
+                "  anomalies: "
+                + ("; ".join(f"{s}: {', '.join(f)}" for s, f in found.items()) or "none")
+            )
         if self.eval_metrics:
             metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(self.eval_metrics.items()))
             lines.append(f"  test metrics: {metrics}")
@@ -70,6 +96,14 @@ class RunSummary:
         if self.log_file:
             lines.append(f"  full log: {self.log_file}")
         return "\n".join(lines)
+
+
+def _per_split(counts: dict[str, dict[str, int]]) -> str:
+    """{'train': {'truncated': 1}, 'eval': {}} -> 'train: truncated=1; eval: none'."""
+    return "; ".join(
+        f"{split}: " + (", ".join(f"{k}={v}" for k, v in reasons.items()) or "none")
+        for split, reasons in counts.items()
+    )
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
@@ -140,6 +174,12 @@ def _node_id(store: metadata_store.MetadataStore, execution_id: int, pipeline_na
 
 def _read_outputs(summary: RunSummary, outputs: dict[str, metadata_store_pb2.Artifact]) -> None:
     """Fills the summary from whichever well-known output artifacts this execution produced."""
+    if "examples" in outputs and example_gen.PROPERTY_SKIPPED_IMAGES in (
+        outputs["examples"].custom_properties
+    ):
+        _read_ingestion(summary, outputs["examples"])
+    if "anomalies" in outputs:
+        summary.anomalies = _anomalies(outputs["anomalies"])
     if "statistics" in outputs:
         summary.split_counts = _split_counts(outputs["statistics"])
     if "evaluation" in outputs:
@@ -156,6 +196,38 @@ def _int_property(artifact: metadata_store_pb2.Artifact, name: str) -> int | Non
     if name not in artifact.custom_properties:
         return None
     return artifact.custom_properties[name].int_value
+
+
+def _read_ingestion(summary: RunSummary, examples: metadata_store_pb2.Artifact) -> None:
+    """What TfdsExampleGen recorded on its Examples artifact (see its executor)."""
+
+    def value(name: str) -> str:
+        return examples.custom_properties[name].string_value
+
+    summary.data_source = {
+        "name": value(example_gen.PROPERTY_TFDS_NAME),
+        "version": value(example_gen.PROPERTY_TFDS_VERSION),
+        "data_dir": value(example_gen.PROPERTY_TFDS_DATA_DIR),
+        "splits": json.loads(value(example_gen.PROPERTY_TFDS_SPLITS)),
+    }
+    summary.skipped_images = json.loads(value(example_gen.PROPERTY_SKIPPED_IMAGES))
+    summary.converted_images = json.loads(value(example_gen.PROPERTY_CONVERTED_IMAGES))
+
+
+def _anomalies(artifact: metadata_store_pb2.Artifact) -> dict[str, list[str]]:
+    """ExampleValidator's per-split SchemaDiff.pb, as 'feature: short description' lines."""
+    found = {}
+    for split in json.loads(artifact.properties["split_names"].string_value or "[]"):
+        path = os.path.join(artifact.uri, f"Split-{split}", "SchemaDiff.pb")
+        with tf.io.gfile.GFile(path, "rb") as f:
+            anomalies = anomalies_pb2.Anomalies.FromString(f.read())
+        found[split] = [
+            f"{feature}: " + " / ".join(reason.short_description for reason in info.reason)
+            for feature, info in sorted(anomalies.anomaly_info.items())
+        ]
+        if anomalies.HasField("dataset_anomaly_info"):
+            found[split].append(f"dataset: {anomalies.dataset_anomaly_info.short_description}")
+    return found
 
 
 def _split_counts(statistics: metadata_store_pb2.Artifact) -> dict[str, int]:

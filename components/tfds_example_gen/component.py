@@ -32,6 +32,7 @@ class TfdsExampleGenSpec(component_spec.ComponentSpec):
         executor.DATA_DIR: component_spec.ExecutionParameter(type=str),
         executor.SOURCE_IMAGE_KEY: component_spec.ExecutionParameter(type=str),
         executor.SOURCE_LABEL_KEY: component_spec.ExecutionParameter(type=str),
+        executor.MAX_IMAGE_PIXELS: component_spec.ExecutionParameter(type=int),
     }
     INPUTS = {}
     OUTPUTS = {
@@ -44,11 +45,18 @@ class TfdsExampleGenSpec(component_spec.ComponentSpec):
 class TfdsExampleGen(base_beam_component.BaseBeamComponent):
     """Reads a prepared TFDS image dataset into one Examples artifact with named splits.
 
+    Every image is validated: convertible ones (grayscale, RGBA, CMYK, PNG, ...)
+    become RGB JPEGs, broken or oversized ones are skipped and counted. The
+    artifact's custom properties record the TFDS name, version, data dir and
+    split strings, the examples per split and the converted/skipped images per
+    split and reason.
+
     Example:
         TfdsExampleGen(
             dataset_name="cats_vs_dogs",
             data_dir="/data/tfds",
             splits={"train": "train[:40%]", "eval": "train[40%:50%]", "test": "train[50%:60%]"},
+            max_image_pixels=25_000_000,
         )
     """
 
@@ -60,6 +68,7 @@ class TfdsExampleGen(base_beam_component.BaseBeamComponent):
         dataset_name: str,
         data_dir: str,
         splits: Mapping[str, str],
+        max_image_pixels: int,
         dataset_version: str = "",
         image_key: str = "image",
         label_key: str = "label",
@@ -68,6 +77,7 @@ class TfdsExampleGen(base_beam_component.BaseBeamComponent):
         dataset_name: TFDS name, e.g. "cats_vs_dogs".
         data_dir: TFDS data dir the dataset was prepared in (never downloaded here).
         splits: output split name -> TFDS split string.
+        max_image_pixels: images with more pixels (width x height) are skipped.
         dataset_version: e.g. "4.0.1"; empty for the newest prepared version.
         image_key: the dataset's image feature (encoded bytes).
         label_key: the dataset's integer label feature.
@@ -88,6 +98,7 @@ class TfdsExampleGen(base_beam_component.BaseBeamComponent):
             data_dir=data_dir,
             image_key=image_key,
             label_key=label_key,
+            max_image_pixels=max_image_pixels,
             examples=channel.Channel(type=standard_artifacts.Examples),
         )
         super().__init__(spec=spec)

@@ -1,42 +1,92 @@
-"""Beam executor of TfdsExampleGen: reads TFDS shards in parallel into tf.Examples."""
+"""Beam executor of TfdsExampleGen: reads TFDS shards in parallel into clean tf.Examples.
+
+Before the Beam job starts, the dataset, its feature keys and every split
+string are checked, so a mistake fails in seconds with one clear message. In
+the job, every image goes through `image_cleaning.clean_image`: convertible
+images become RGB JPEGs, broken ones are skipped. What happened to each image
+is counted per split and reason, written next to the examples
+(`ingestion_report/<split>.json`), logged, and recorded on the Examples
+artifact together with where the data came from.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import os
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import apache_beam as beam
 import tensorflow as tf
+from absl import logging
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact, artifact_utils, standard_component_specs
+from tfx.utils import proto_utils
 
-from components.tfds_example_gen import tfds_source
+from components.tfds_example_gen import image_cleaning, tfds_source
 
 # Output feature keys. Whatever a dataset calls its image and label, the
 # pipeline downstream of ExampleGen sees these names.
 IMAGE_KEY = "image"
 LABEL_KEY = "label"
 FILENAME_KEY = "image/filename"
+ID_KEY = "tfds_id"  # TFDS's stable example id: '<shard file>__<index>'
 
+# Execution parameters.
 DATASET_NAME = "dataset_name"
 DATASET_VERSION = "dataset_version"
 DATA_DIR = "data_dir"
 SOURCE_IMAGE_KEY = "image_key"
 SOURCE_LABEL_KEY = "label_key"
+MAX_IMAGE_PIXELS = "max_image_pixels"
+
+# Custom properties of the Examples artifact (JSON strings where structured).
+PROPERTY_TFDS_NAME = "tfds_name"
+PROPERTY_TFDS_VERSION = "tfds_version"
+PROPERTY_TFDS_DATA_DIR = "tfds_data_dir"
+PROPERTY_TFDS_SPLITS = "tfds_splits"  # {"train": "train[:40%]", ...}
+PROPERTY_SPLIT_COUNTS = "split_counts"  # {"train": 118, ...}
+PROPERTY_SKIPPED_IMAGES = "skipped_images"  # {"train": {"truncated": 1}, ...}
+PROPERTY_CONVERTED_IMAGES = "converted_images"  # {"train": {"grayscale": 2}, ...}
+
+REPORT_DIR = "ingestion_report"
+# Resolved before the Beam job, read while building it.
+_SHARD_SLICES = "_shard_slices"
+_REPORT_PATHS = "_report_paths"
+_OUTCOMES = "outcomes"
+
+
+class EmptySplitError(RuntimeError):
+    """Every image of a split was skipped: training on it would be meaningless."""
 
 
 def _read_shard_slice(
-    shard: tfds_source.ShardSlice, image_key: str, label_key: str
-) -> Iterator[bytes]:
-    """Yields the serialized tf.Examples of one shard slice, with canonical feature keys."""
+    shard: tfds_source.ShardSlice, image_key: str, label_key: str, max_pixels: int
+) -> Iterator[bytes | beam.pvalue.TaggedOutput]:
+    """Yields the clean serialized tf.Examples of one shard slice, and each image's outcome."""
     records = tf.data.TFRecordDataset(shard.filename).skip(shard.skip).take(shard.take)
-    for record in records.as_numpy_iterator():
+    for example_id, record in zip(shard.example_ids(), records.as_numpy_iterator(), strict=True):
         source = tf.train.Example.FromString(record).features.feature
+        images = source[image_key].bytes_list.value
+        cleaned = image_cleaning.clean_image(images[0] if images else b"", max_pixels)
+        yield beam.pvalue.TaggedOutput(_OUTCOMES, cleaned.reason)
+        filename = source[FILENAME_KEY].bytes_list.value if FILENAME_KEY in source else []
+        if cleaned.skipped:
+            logging.warning(
+                "skipping image %s (%s): %s",
+                example_id,
+                filename[0] if filename else "-",
+                cleaned.reason,
+            )
+            continue
         example = tf.train.Example()
         features = example.features.feature
-        features[IMAGE_KEY].CopyFrom(source[image_key])
+        features[IMAGE_KEY].bytes_list.value.append(cleaned.jpeg)
         features[LABEL_KEY].CopyFrom(source[label_key])
-        if FILENAME_KEY in source:
-            features[FILENAME_KEY].CopyFrom(source[FILENAME_KEY])
+        features[ID_KEY].bytes_list.value.append(example_id.encode())
+        if filename:
+            features[FILENAME_KEY].bytes_list.value.extend(filename)
         yield example.SerializeToString()
 
 
@@ -44,30 +94,131 @@ def _read_shard_slice(
 @beam.typehints.with_input_types(beam.Pipeline)
 @beam.typehints.with_output_types(bytes)
 def _TfdsSplitToExamples(  # noqa: N802 - Beam's PTransform naming
-    pipeline: beam.Pipeline, exec_properties: dict[str, Any], split_pattern: str
+    pipeline: beam.Pipeline, exec_properties: dict[str, Any], split_name: str, report_path: str
 ) -> beam.pvalue.PCollection:
-    builder = tfds_source.open_prepared_builder(
-        exec_properties[DATASET_NAME],
-        exec_properties[DATA_DIR],
-        exec_properties.get(DATASET_VERSION) or "",
-    )
-    shards = tfds_source.shard_slices(builder, split_pattern)
-    return (
+    """Reads one output split's shard slices in parallel; writes its outcome counts to a file."""
+    results = (
         pipeline
-        | "ShardSlices" >> beam.Create(shards)
+        | "ShardSlices" >> beam.Create(exec_properties[_SHARD_SLICES][split_name])
         # Spread the shards over workers instead of reading them where they were created.
         | "Distribute" >> beam.Reshuffle()
-        | "ReadShard"
+        | "ReadAndClean"
         >> beam.FlatMap(
             _read_shard_slice,
             image_key=exec_properties[SOURCE_IMAGE_KEY],
             label_key=exec_properties[SOURCE_LABEL_KEY],
-        )
+            max_pixels=exec_properties[MAX_IMAGE_PIXELS],
+        ).with_outputs(_OUTCOMES, main="examples")
     )
+    _ = (
+        results[_OUTCOMES]
+        | "CountOutcomes" >> beam.combiners.Count.PerElement()
+        | "ToDict" >> beam.combiners.ToDict()
+        | "ToJson" >> beam.Map(lambda counts: json.dumps(counts, sort_keys=True))
+        | "WriteReport" >> beam.io.WriteToText(report_path, shard_name_template="")
+    )
+    return results["examples"]
 
 
 class Executor(BaseExampleGenExecutor):
     """Each input split's pattern is a TFDS split string such as 'train[:40%]'."""
 
+    def Do(  # noqa: N802 - TFX API
+        self,
+        input_dict: dict[str, list[artifact.Artifact]],
+        output_dict: dict[str, list[artifact.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        examples = artifact_utils.get_single_instance(
+            output_dict[standard_component_specs.EXAMPLES_KEY]
+        )
+        splits = _split_patterns(exec_properties)
+        builder = tfds_source.open_prepared_builder(
+            exec_properties[DATASET_NAME],
+            exec_properties[DATA_DIR],
+            exec_properties.get(DATASET_VERSION) or "",
+        )
+        tfds_source.check_feature_keys(
+            builder, exec_properties[SOURCE_IMAGE_KEY], exec_properties[SOURCE_LABEL_KEY]
+        )
+        slices = tfds_source.resolve_splits(builder, splits)
+        for warning in tfds_source.overlapping_splits(slices):
+            logging.warning("%s: the same images will be in both", warning)
+
+        report_paths = {
+            name: os.path.join(examples.uri, REPORT_DIR, f"{name}.json") for name in splits
+        }
+        super().Do(
+            input_dict,
+            output_dict,
+            {**exec_properties, _SHARD_SLICES: slices, _REPORT_PATHS: report_paths},
+        )
+
+        outcomes = {name: _read_report(path) for name, path in report_paths.items()}
+        report = _summarize(outcomes)
+        for name, counts in outcomes.items():
+            logging.info("split %s: image outcomes %s", name, counts)
+        examples.set_string_custom_property(PROPERTY_TFDS_NAME, builder.name)
+        examples.set_string_custom_property(PROPERTY_TFDS_VERSION, str(builder.info.version))
+        examples.set_string_custom_property(PROPERTY_TFDS_DATA_DIR, exec_properties[DATA_DIR])
+        examples.set_string_custom_property(PROPERTY_TFDS_SPLITS, json.dumps(splits))
+        for key, value in report.items():
+            examples.set_string_custom_property(key, json.dumps(value))
+        empty = [name for name, count in report[PROPERTY_SPLIT_COUNTS].items() if count == 0]
+        if empty:
+            raise EmptySplitError(
+                f"no valid image left in split(s) {', '.join(empty)} of {builder.name} after "
+                f"skipping {report[PROPERTY_SKIPPED_IMAGES]}; check the data or the split strings"
+            )
+
+    def GenerateExamplesByBeam(  # noqa: N802 - TFX API
+        self, pipeline: beam.Pipeline, exec_properties: dict[str, Any]
+    ) -> dict[str, beam.pvalue.PCollection]:
+        """One read per output split, named, so each split's outcome counts can be reported."""
+        # The base class reads this for the output file writer; keep its contract.
+        exec_properties["_beam_pipeline_args"] = self._beam_pipeline_args or []
+        split_to_examples = self.GetInputSourceToExamplePTransform()
+        return {
+            name: pipeline
+            | f"InputToRecord[{name}]" >> split_to_examples(exec_properties, name, report_path)
+            for name, report_path in exec_properties[_REPORT_PATHS].items()
+        }
+
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:  # noqa: N802 - TFX API
         return _TfdsSplitToExamples
+
+
+def _split_patterns(exec_properties: Mapping[str, Any]) -> dict[str, str]:
+    """Output split name -> TFDS split string, from the component's input config."""
+    input_config = example_gen_pb2.Input()
+    proto_utils.json_to_proto(
+        exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config
+    )
+    return {split.name: split.pattern for split in input_config.splits}
+
+
+def _read_report(path: str) -> dict[str, int]:
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
+
+
+def _summarize(outcomes: Mapping[str, Mapping[str, int]]) -> dict[str, dict]:
+    """Per split: examples written, and images skipped or converted by reason."""
+    written = {
+        split: sum(
+            n for reason, n in counts.items() if reason not in image_cleaning.SKIPPED_REASONS
+        )
+        for split, counts in outcomes.items()
+    }
+
+    def by_reason(reasons: tuple[str, ...]) -> dict[str, dict[str, int]]:
+        return {
+            split: {reason: n for reason, n in sorted(counts.items()) if reason in reasons}
+            for split, counts in outcomes.items()
+        }
+
+    return {
+        PROPERTY_SPLIT_COUNTS: written,
+        PROPERTY_SKIPPED_IMAGES: by_reason(image_cleaning.SKIPPED_REASONS),
+        PROPERTY_CONVERTED_IMAGES: by_reason(image_cleaning.CONVERTED_REASONS),
+    }

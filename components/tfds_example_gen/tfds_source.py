@@ -1,13 +1,15 @@
 """Opens a prepared TFDS dataset offline and resolves split strings to file shards.
 
-Shared by the executor (inside Beam) and the pipeline's preflight (before any
-component runs), so both report a missing dataset or a bad split string with
-the same message.
+Shared by the executor (before its Beam job starts) and the pipeline's
+preflight (before any component runs), so both report a missing dataset, a bad
+split string or a missing feature with the same message.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import tensorflow_datasets as tfds
@@ -21,6 +23,10 @@ class SplitError(ValueError):
     """A split string does not parse, or selects no examples."""
 
 
+class FeatureKeyError(ValueError):
+    """The configured image or label feature is not a feature of the dataset."""
+
+
 @dataclass(frozen=True)
 class ShardSlice:
     """`take` records after skipping `skip` in one TFRecord shard of the dataset."""
@@ -29,9 +35,20 @@ class ShardSlice:
     skip: int
     take: int
 
+    def example_ids(self) -> list[str]:
+        """TFDS's own example ids ('<shard file>__<index>'), stable across runs."""
+        shard = os.path.basename(self.filename)
+        return [f"{shard}__{index}" for index in range(self.skip, self.skip + self.take)]
 
-def open_prepared_builder(name: str, data_dir: str, version: str = "") -> tfds.core.DatasetBuilder:
-    """Returns the builder of a dataset prepared under `data_dir`, never downloading."""
+
+def open_prepared_builder(
+    name: str, data_dir: str, version: str = "", download: bool = False
+) -> tfds.core.DatasetBuilder:
+    """Returns the builder of a dataset prepared under `data_dir`.
+
+    Nothing is downloaded unless `download` is true: offline, a dataset that is
+    not prepared fails here at once with the commands that prepare it.
+    """
     spec = f"{name}:{version}" if version else name
     searched = os.path.join(data_dir, name)
     try:
@@ -39,8 +56,55 @@ def open_prepared_builder(name: str, data_dir: str, version: str = "") -> tfds.c
     except tfds.core.registered.DatasetNotFoundError as error:
         raise DatasetUnavailableError(_how_to_prepare(name, data_dir, searched)) from error
     if not builder.is_prepared():
-        raise DatasetUnavailableError(_how_to_prepare(name, data_dir, searched))
+        if not download:
+            raise DatasetUnavailableError(_how_to_prepare(name, data_dir, searched))
+        builder.download_and_prepare()
     return builder
+
+
+def check_feature_keys(builder: tfds.core.DatasetBuilder, image_key: str, label_key: str) -> None:
+    """Raises FeatureKeyError unless both configured features exist in the dataset."""
+    known = sorted(builder.info.features.keys())
+    missing = [
+        f"--{flag} {key!r}"
+        for flag, key in (("image-key", image_key), ("label-key", label_key))
+        if key not in known
+    ]
+    if missing:
+        raise FeatureKeyError(
+            f"{' and '.join(missing)}: no such feature in {builder.name}; "
+            f"its features are {', '.join(known)}"
+        )
+
+
+def resolve_splits(
+    builder: tfds.core.DatasetBuilder, splits: Mapping[str, str]
+) -> dict[str, list[ShardSlice]]:
+    """Output split name -> its shard slices; one SplitError lists every bad split string."""
+    slices, problems = {}, []
+    for name, split in splits.items():
+        try:
+            slices[name] = shard_slices(builder, split)
+        except SplitError as error:
+            problems.append(f"output split {name!r}: {error}")
+    if problems:
+        raise SplitError("; ".join(problems))
+    return slices
+
+
+def overlapping_splits(slices: Mapping[str, list[ShardSlice]]) -> list[str]:
+    """Describes each pair of output splits that share examples (allowed, but usually a mistake)."""
+    warnings = []
+    for (first, a), (second, b) in itertools.combinations(slices.items(), 2):
+        shared = sum(
+            max(0, min(x.skip + x.take, y.skip + y.take) - max(x.skip, y.skip))
+            for x in a
+            for y in b
+            if x.filename == y.filename
+        )
+        if shared:
+            warnings.append(f"splits {first!r} and {second!r} share {shared} examples")
+    return warnings
 
 
 def shard_slices(builder: tfds.core.DatasetBuilder, split: str) -> list[ShardSlice]:
