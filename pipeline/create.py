@@ -21,7 +21,7 @@ def create_pipeline(
     beam_pipeline_args: list[str] | None = None,
     include_resolver: bool = True,
 ) -> tfx.dsl.Pipeline:
-    """ExampleGen -> Statistics/Schema/ExampleValidator -> Transform -> Trainer -> Evaluator -> Pusher.
+    """ExampleGen -> Statistics/Schema/Validator -> Transform -> Trainer -> Evaluator -> Pusher.
 
     Args:
         config: the validated configuration.
