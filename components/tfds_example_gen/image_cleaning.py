@@ -77,7 +77,9 @@ def clean_image(encoded: bytes, max_pixels: int) -> CleanedImage:
             image = Image.open(io.BytesIO(encoded))
         except Image.DecompressionBombError:
             return CleanedImage(None, OVERSIZED)
-        except (OSError, SyntaxError, ValueError):
+        except OSError as error:
+            return CleanedImage(None, _read_error_reason(error))
+        except (SyntaxError, ValueError):
             return CleanedImage(None, UNDECODABLE)
         width, height = image.size
         if width * height > max_pixels:
@@ -87,13 +89,18 @@ def clean_image(encoded: bytes, max_pixels: int) -> CleanedImage:
         try:
             image.load()
         except OSError as error:
-            return CleanedImage(None, TRUNCATED if "truncated" in str(error) else UNDECODABLE)
+            return CleanedImage(None, _read_error_reason(error))
         except (SyntaxError, ValueError):
             return CleanedImage(None, UNDECODABLE)
     if image.mode == "RGB" and image.format == "JPEG":
         return CleanedImage(encoded, OK)
     reason = _MODE_REASONS.get(image.mode, NOT_JPEG if image.mode == "RGB" else OTHER_MODE)
     return CleanedImage(_to_rgb_jpeg(image), reason)
+
+
+def _read_error_reason(error: OSError) -> str:
+    """PIL says 'truncated' when the data ends early, in the header or in the pixels."""
+    return TRUNCATED if "truncated" in str(error).lower() else UNDECODABLE
 
 
 def _to_rgb_jpeg(image: Image.Image) -> bytes:
