@@ -179,7 +179,7 @@ def _read_outputs(summary: RunSummary, outputs: dict[str, metadata_store_pb2.Art
     ):
         _read_ingestion(summary, outputs["examples"])
     if "anomalies" in outputs:
-        summary.anomalies = _anomalies(outputs["anomalies"])
+        summary.anomalies = read_anomalies(outputs["anomalies"])
     if "statistics" in outputs:
         summary.split_counts = _split_counts(outputs["statistics"])
     if "evaluation" in outputs:
@@ -214,7 +214,7 @@ def _read_ingestion(summary: RunSummary, examples: metadata_store_pb2.Artifact) 
     summary.converted_images = json.loads(value(example_gen.PROPERTY_CONVERTED_IMAGES))
 
 
-def _anomalies(artifact: metadata_store_pb2.Artifact) -> dict[str, list[str]]:
+def read_anomalies(artifact: metadata_store_pb2.Artifact) -> dict[str, list[str]]:
     """ExampleValidator's per-split SchemaDiff.pb, as 'feature: short description' lines."""
     found = {}
     for split in json.loads(artifact.properties["split_names"].string_value or "[]"):

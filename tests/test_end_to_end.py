@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from pipeline.predict import latest_model_dir, make_example
 from pipeline.sample_data import draw_image
+from tests.components.test_tfds_example_gen import CONVERTED, SKIPPED, expected_outcomes
 from tests.conftest import SAMPLE_EXAMPLES, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -22,6 +23,7 @@ COMPONENTS = [
     "latest_blessed_model_resolver",
     "StatisticsGen",
     "SchemaGen",
+    "ExampleValidator",
     "Transform",
     "Trainer",
     "Evaluator",
@@ -42,13 +44,37 @@ def test_summary_records_split_counts_metrics_and_push(e2e_run):
     assert summary["profile"] == "sample"
     assert summary["run_id"]
     n = SAMPLE_EXAMPLES
-    assert summary["split_counts"] == {"train": n * 40 // 100, "eval": n // 10, "test": n // 10}
+    sliced = {"train": n * 40 // 100, "eval": n // 10, "test": n // 10}
+    skipped = {split: expected_outcomes(split, SKIPPED) for split in sliced}
+    assert summary["split_counts"] == {s: sliced[s] - sum(skipped[s].values()) for s in sliced}
     metrics = summary["eval_metrics"]
-    assert metrics["example_count"] == n // 10
+    assert metrics["example_count"] == summary["split_counts"]["test"]
     assert 0.7 <= metrics["binary_accuracy"] <= 1.0  # the sample profile's value threshold
     assert 0.0 <= metrics["auc"] <= 1.0
     assert summary["blessed"] is True
     assert summary["pushed_model_dir"].startswith(str(e2e_run.output_dir / "serving"))
+
+
+def test_summary_shows_where_the_data_came_from_and_what_was_skipped(e2e_run):
+    summary = e2e_run.summary
+    assert summary["data_source"] == {
+        "name": "cats_vs_dogs_sample",
+        "version": "4.0.1",
+        "data_dir": e2e_run.data_dir,
+        "splits": {"train": "train[:40%]", "eval": "train[40%:50%]", "test": "train[50%:60%]"},
+    }
+    splits = ("train", "eval", "test")
+    assert summary["skipped_images"] == {s: expected_outcomes(s, SKIPPED) for s in splits}
+    assert summary["converted_images"] == {s: expected_outcomes(s, CONVERTED) for s in splits}
+    assert summary["anomalies"] == {"train": [], "eval": [], "test": []}
+    printed = e2e_run.process.stdout
+    counts = summary["split_counts"]
+    assert (
+        f"examples: train={counts['train']}, eval={counts['eval']}, test={counts['test']}"
+        in printed
+    )
+    assert "images skipped: train: empty=1," in printed
+    assert "anomalies: none" in printed
 
 
 def test_the_blessed_model_was_pushed_as_a_numbered_version(e2e_run):

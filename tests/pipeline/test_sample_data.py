@@ -39,7 +39,7 @@ def test_loads_through_tfds_with_the_real_feature_layout(sample_data_dir):
     dataset = tfds.load(
         sample_data.SAMPLE_DATASET_NAME,
         data_dir=sample_data_dir,
-        split="train[:20]",
+        split="train[:5]",  # before the first planted defect
         download=False,
     )
     example = next(iter(dataset))
@@ -47,7 +47,7 @@ def test_loads_through_tfds_with_the_real_feature_layout(sample_data_dir):
     assert example["image/filename"].numpy().decode().startswith("PetImages/")
 
 
-def test_classes_are_balanced_and_sizes_vary(sample_data_dir):
+def test_classes_are_balanced_sizes_vary_and_defects_are_planted_in_order(sample_data_dir):
     dataset = tfds.load(
         sample_data.SAMPLE_DATASET_NAME,
         data_dir=sample_data_dir,
@@ -55,16 +55,40 @@ def test_classes_are_balanced_and_sizes_vary(sample_data_dir):
         download=False,
         decoders={"image": tfds.decode.SkipDecoding()},
     )
-    labels, sizes = [], set()
-    for example in dataset.as_numpy_iterator():
+    defects = sample_data.planted_defects(SAMPLE_EXAMPLES)
+    labels, sizes, found = [], set(), {}
+    for position, example in enumerate(dataset.as_numpy_iterator()):
         labels.append(int(example["label"]))
+        # Generation order is kept, so a file's number is its position in the split.
+        assert example["image/filename"].decode().endswith(f"/{position}.jpg")
+        if position in defects:
+            found[position] = example["image"]
+            continue
         image = Image.open(io.BytesIO(example["image"]))
-        assert image.format == "JPEG"
+        assert (image.format, image.mode) == ("JPEG", "RGB")
         sizes.add(image.size)
     assert np.bincount(labels).tolist() == [SAMPLE_EXAMPLES // 2] * 2
     assert len(sizes) > SAMPLE_EXAMPLES // 2  # like photos: hardly two the same
     widths = [w for w, _ in sizes]
     assert min(widths) >= sample_data.MIN_SIDE and max(widths) <= sample_data.MAX_SIDE
+    kinds = {position: defects[position] for position in found}
+    assert set(kinds.values()) == {
+        sample_data.GRAYSCALE,
+        sample_data.PNG,
+        sample_data.CMYK,
+        sample_data.RGBA,
+        sample_data.EMPTY,
+        sample_data.TRUNCATED,
+        sample_data.HTML,
+        sample_data.OVERSIZED,
+    }
+    modes = {
+        kinds[p]: Image.open(io.BytesIO(found[p])).mode
+        for p in found
+        if kinds[p] in (sample_data.GRAYSCALE, sample_data.CMYK, sample_data.RGBA)
+    }
+    assert modes == {sample_data.GRAYSCALE: "L", sample_data.CMYK: "CMYK", sample_data.RGBA: "RGBA"}
+    assert all(found[p] == b"" for p in found if kinds[p] == sample_data.EMPTY)
 
 
 def test_generation_is_deterministic():
