@@ -308,3 +308,12 @@ def test_empty_split_strings_are_reported(sample_data_dir):
     builder = tfds_source.open_prepared_builder("cats_vs_dogs_sample", sample_data_dir)
     with pytest.raises(tfds_source.SplitError, match="selects no examples"):
         tfds_source.shard_slices(builder, "train[10%:10%]")
+
+
+def test_download_prepares_a_missing_dataset_only_when_asked(tmp_path):
+    """The sample's builder generates instead of downloading, so `download=True` runs offline."""
+    with pytest.raises(tfds_source.DatasetUnavailableError):
+        tfds_source.open_prepared_builder("cats_vs_dogs_sample", str(tmp_path))
+    assert not sample_data.is_prepared(str(tmp_path))
+    builder = tfds_source.open_prepared_builder("cats_vs_dogs_sample", str(tmp_path), download=True)
+    assert builder.is_prepared() and sample_data.is_prepared(str(tmp_path))
