@@ -76,7 +76,7 @@ def _read_shard_slice(
             logging.warning(
                 "skipping image %s (%s): %s",
                 example_id,
-                filename[0] if filename else "-",
+                filename[0].decode(errors="replace") if filename else "-",
                 cleaned.reason,
             )
             continue
@@ -175,8 +175,6 @@ class Executor(BaseExampleGenExecutor):
         self, pipeline: beam.Pipeline, exec_properties: dict[str, Any]
     ) -> dict[str, beam.pvalue.PCollection]:
         """One read per output split, named, so each split's outcome counts can be reported."""
-        # The base class reads this for the output file writer; keep its contract.
-        exec_properties["_beam_pipeline_args"] = self._beam_pipeline_args or []
         split_to_examples = self.GetInputSourceToExamplePTransform()
         return {
             name: pipeline
