@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from components.tfds_example_gen import tfds_source
 from pipeline.config import PipelineConfig
 from trainer_module.model import WeightsUnavailableError, resolve_weights
@@ -24,12 +26,15 @@ def check_inputs(config: PipelineConfig) -> dict[str, int]:
             tfds_source.check_feature_keys(builder, data.image_key, data.label_key)
         except tfds_source.FeatureKeyError as error:
             problems.append(str(error))
+        slices = {}
         for name, split in data.splits().items():
             try:
-                tfds_source.shard_slices(builder, split)
+                slices[name] = tfds_source.shard_slices(builder, split)
                 split_sizes[name] = builder.info.splits[split].num_examples
             except tfds_source.SplitError as error:
                 problems.append(f"--{name}-split: {error}")
+        for overlap in tfds_source.overlapping_splits(slices):
+            logging.warning(overlap)
     except tfds_source.DatasetUnavailableError as error:
         problems.append(str(error))
     try:

@@ -143,7 +143,7 @@ class Executor(BaseExampleGenExecutor):
         )
         slices = tfds_source.resolve_splits(builder, splits)
         for warning in tfds_source.overlapping_splits(slices):
-            logging.warning("%s: the same images will be in both", warning)
+            logging.warning(warning)
 
         report_paths = {
             name: os.path.join(examples.uri, REPORT_DIR, f"{name}.json") for name in splits

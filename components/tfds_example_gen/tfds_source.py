@@ -103,7 +103,10 @@ def overlapping_splits(slices: Mapping[str, list[ShardSlice]]) -> list[str]:
             if x.filename == y.filename
         )
         if shared:
-            warnings.append(f"splits {first!r} and {second!r} share {shared} examples")
+            warnings.append(
+                f"splits {first!r} and {second!r} share {shared} examples: "
+                "the same images will be in both"
+            )
     return warnings
 
 

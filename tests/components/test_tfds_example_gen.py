@@ -279,7 +279,8 @@ def test_overlapping_splits_are_warned_about(sample_data_dir):
         builder, {"train": "train[:40%]", "eval": "train[30%:50%]", "test": "train[50%:60%]"}
     )
     assert tfds_source.overlapping_splits(slices) == [
-        f"splits 'train' and 'eval' share {SAMPLE_EXAMPLES // 10} examples"
+        f"splits 'train' and 'eval' share {SAMPLE_EXAMPLES // 10} examples: "
+        "the same images will be in both"
     ]
     assert tfds_source.overlapping_splits(tfds_source.resolve_splits(builder, SPLITS)) == []
 
