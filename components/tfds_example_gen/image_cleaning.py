@@ -92,7 +92,8 @@ def clean_image(encoded: bytes, max_pixels: int) -> CleanedImage:
             return CleanedImage(None, _read_error_reason(error))
         except (SyntaxError, ValueError):
             return CleanedImage(None, UNDECODABLE)
-    if image.mode == "RGB" and image.format == "JPEG":
+    # MPO is how PIL names the multi-picture JPEGs many cameras write; TF decodes them as JPEG.
+    if image.mode == "RGB" and image.format in ("JPEG", "MPO"):
         return CleanedImage(encoded, OK)
     reason = _MODE_REASONS.get(image.mode, NOT_JPEG if image.mode == "RGB" else OTHER_MODE)
     return CleanedImage(_to_rgb_jpeg(image), reason)
