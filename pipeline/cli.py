@@ -4,7 +4,6 @@ and manage trained models (`models list|show|promote|rollback`)."""
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -152,12 +151,12 @@ def _models(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
         if args.models_command == "list":
             records = store.list_models(db)
             if args.json:
-                print(json.dumps([commands.model_summary(r) for r in records], indent=2))
+                print(commands.to_json([commands.model_summary(r) for r in records]))
             else:
                 print(commands.format_table(records))
         elif args.models_command == "show":
             details = commands.show(db, args.model_id)
-            print(json.dumps(details, indent=2) if args.json else commands.format_details(details))
+            print(commands.to_json(details) if args.json else commands.format_details(details))
         else:
             model_serving_dir = os.path.join(
                 os.path.abspath(args.to or config.serving_dir), config.evaluation.model_name

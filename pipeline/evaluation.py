@@ -127,7 +127,7 @@ def metrics_by_slice(evaluation_uri: str) -> dict[str, dict[str, float]]:
                 matrix = value.confusion_matrix_at_thresholds.matrices[0]
                 for cell in _CONFUSION_CELLS:
                     metrics[cell] = getattr(matrix, cell)
-    return result
+    return dict(sorted(result.items(), key=lambda item: (item[0] != "overall", item[0])))
 
 
 def _slice_value(key) -> str:

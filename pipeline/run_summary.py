@@ -62,7 +62,7 @@ class RunSummary:
             counts = ", ".join(f"{k}={v}" for k, v in self.split_counts.items())
             lines.append(f"  examples: {counts}")
         if self.eval_metrics:
-            metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(self.eval_metrics.items()))
+            metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(self.eval_metrics.items()))
             lines.append(f"  test metrics: {metrics}")
         lines.append(f"  blessed: {'yes' if self.blessed else 'no'}")
         lines += [f"    failed: {reason}" for reason in self.not_blessed_because]

@@ -7,6 +7,7 @@ shows is what the pipeline and earlier promotions actually did.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import asdict
@@ -27,6 +28,21 @@ def model_summary(record: ModelRecord) -> dict[str, Any]:
     data = asdict(record)
     data["trained_at"] = _iso(record.created_ms)
     data["metrics"] = _overall_metrics(record)
+    return data
+
+
+def to_json(data: Any) -> str:
+    """JSON for machines: undefined metrics (NaN, e.g. a slice without positives) become null."""
+    return json.dumps(_without_nan(data), indent=2)
+
+
+def _without_nan(data: Any) -> Any:
+    if isinstance(data, float) and math.isnan(data):
+        return None
+    if isinstance(data, dict):
+        return {k: _without_nan(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_without_nan(v) for v in data]
     return data
 
 

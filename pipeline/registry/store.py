@@ -34,6 +34,7 @@ PROMOTION_TYPE = "ModelPromotion"
 PIPELINE_CONTEXT_TYPES = ("pipeline", "system.Pipeline")
 RUN_CONTEXT_TYPES = ("pipeline_run", "system.PipelineRun")
 
+_GRPC_TIMEOUT_SECONDS = 10
 _INPUT = (mlmd.Event.INPUT, mlmd.Event.DECLARED_INPUT)
 _OUTPUT = (mlmd.Event.OUTPUT, mlmd.Event.DECLARED_OUTPUT)
 
@@ -57,14 +58,19 @@ class Target:
 def connect(target: Target) -> metadata_store.MetadataStore:
     """Opens the store; a missing sqlite file is an error (nothing was run there)."""
     if target.host:
-        config = mlmd.MetadataStoreClientConfig(host=target.host, port=target.port)
+        config = mlmd.MetadataStoreClientConfig(
+            host=target.host, port=target.port, client_timeout_sec=_GRPC_TIMEOUT_SECONDS
+        )
+        store = metadata_store.MetadataStore(config)
         try:
-            return metadata_store.MetadataStore(config)
-        except errors.MlmdError as error:
+            store.get_context_types()  # the client connects lazily: fail here, clearly
+        except errors.StatusError as error:
             raise RegistryError(
-                f"cannot reach ML Metadata at {target.describe()}: {error}. "
-                "Check --mlmd-host/--mlmd-port (e.g. a port-forward to metadata-grpc-service)."
+                f"cannot reach ML Metadata at {target.describe()} ({type(error).__name__}): "
+                "check --mlmd-host/--mlmd-port, e.g. `kubectl port-forward -n kubeflow "
+                "svc/metadata-grpc-service 8080:8080` and --mlmd-host localhost"
             ) from error
+        return store
     if not target.sqlite_path or not os.path.exists(target.sqlite_path):
         raise RegistryError(
             f"no ML Metadata store at {target.sqlite_path}: run the pipeline first, "

@@ -50,7 +50,9 @@ def test_thresholds_apply_to_the_overall_slice_only():
     )
     assert {key.name for key in thresholds} == {"binary_accuracy"}
     for per_slice in thresholds.values():
-        assert [slice_spec for slice_spec, _ in per_slice] == [tfma.SlicingSpec()]  # not None: all slices
+        assert [slice_spec for slice_spec, _ in per_slice] == [
+            tfma.SlicingSpec()
+        ]  # not None: all slices
 
 
 def test_profiles_set_the_value_threshold_and_the_change_threshold():
