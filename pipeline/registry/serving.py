@@ -42,7 +42,14 @@ def publish_version(saved_model_dir: str, model_serving_dir: str) -> tuple[int, 
         (version, path of the version directory).
     Raises:
         FileNotFoundError: `saved_model_dir` holds no saved_model.pb.
+        ValueError: `model_serving_dir` is a URL (gs://, s3://): object stores
+            have no atomic rename, so the layout's promise cannot be kept there.
     """
+    if "://" in model_serving_dir:
+        raise ValueError(
+            f"cannot publish atomically to {model_serving_dir}: use a local or mounted "
+            "directory (object stores have no atomic rename)"
+        )
     if not os.path.exists(os.path.join(saved_model_dir, "saved_model.pb")):
         raise FileNotFoundError(f"no SavedModel in {saved_model_dir} (saved_model.pb missing)")
     os.makedirs(model_serving_dir, exist_ok=True)

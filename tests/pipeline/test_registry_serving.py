@@ -43,6 +43,12 @@ def test_a_directory_without_saved_model_pb_is_refused(tmp_path):
     assert versions(str(tmp_path / "serving")) == []
 
 
+def test_an_object_store_url_is_refused_rather_than_written_non_atomically(tmp_path):
+    model = make_saved_model(tmp_path / "model", "c")
+    with pytest.raises(ValueError, match="atomic"):
+        publish_version(model, "gs://bucket/serving/cats")
+
+
 def test_a_publisher_killed_between_copy_and_rename_leaves_no_visible_version(tmp_path):
     """A real process is killed (SIGKILL) at the moment it would rename the finished copy."""
     model = make_saved_model(tmp_path / "model", "b")
