@@ -204,7 +204,7 @@ def record_publication(
     )
     execution = mlmd.Execution(type_id=execution_type_id, last_known_state=mlmd.Execution.COMPLETE)
     execution.properties["action"].string_value = action
-    execution.properties["who"].string_value = getpass.getuser()
+    execution.properties["who"].string_value = _current_user()
     execution.properties["reason"].string_value = reason
     execution.properties["forced"].int_value = int(forced)
     execution.properties["promoted_at"].string_value = time.strftime(
@@ -340,6 +340,13 @@ def _artifacts_of_type(store: metadata_store.MetadataStore, type_name: str) -> l
         return store.get_artifacts_by_type(type_name)
     except errors.NotFoundError:
         return []
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return f"uid {os.getuid()}"
 
 
 def _inputs(store: metadata_store.MetadataStore, execution_id: int) -> dict[str, mlmd.Artifact]:
