@@ -65,3 +65,28 @@ def test_profiles_set_the_value_threshold_and_the_change_threshold():
         "binary_accuracy >= 0.95",
         "binary_accuracy change >= -0.01 against the latest blessed model",
     ]
+
+
+def test_without_resolver_the_baseline_comes_from_an_mlmd_lookup():
+    """The Kubeflow shape: LatestBlessedModel feeds the Evaluator's baseline (construction only)."""
+    from components.latest_blessed_model.component import (
+        EvaluatorWithOptionalBaseline,
+        LatestBlessedModel,
+    )
+    from pipeline.create import create_pipeline
+    from pipeline.registry.store import Target
+
+    config = PipelineConfig.for_profile("sample")
+    pipeline = create_pipeline(
+        config, include_resolver=False, baseline_lookup=Target(host="mlmd.kubeflow", port=8080)
+    )
+    nodes = {c.id: c for c in pipeline.components}
+    assert "latest_blessed_model_resolver" not in nodes
+    finder, evaluator = nodes["LatestBlessedModel"], nodes["Evaluator"]
+    assert isinstance(finder, LatestBlessedModel)
+    assert isinstance(evaluator, EvaluatorWithOptionalBaseline)
+    assert evaluator.inputs["baseline_model"].producer_component_id == "LatestBlessedModel"
+    assert finder.exec_properties["mlmd_host"] == "mlmd.kubeflow"
+    assert finder.exec_properties["pipeline_name"] == config.runner.pipeline_name
+    plain = create_pipeline(config, include_resolver=False)
+    assert "baseline_model" not in {c.id: c for c in plain.components}["Evaluator"].inputs
