@@ -1,8 +1,10 @@
-"""Command line of the local pipeline: run it, score images, generate the sample dataset."""
+"""Command line of the local pipeline: run it, score images, generate the sample dataset,
+and manage trained models (`models list|show|promote|rollback`)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import warnings
@@ -33,14 +35,55 @@ def main(argv: list[str] | None = None) -> int:
         "--if-missing", action="store_true", help="do nothing when it is already there"
     )
 
+    _add_models_commands(commands)
+
     args = parser.parse_args(argv)
     try:
         config = config_lib.config_from_args(args)
     except config_lib.ConfigError as error:
         parser.exit(2, f"error: {error}\n")
-    return {"run": _run, "predict": _predict, "generate-sample": _generate}[args.command](
-        config, args
+    return {
+        "run": _run,
+        "predict": _predict,
+        "generate-sample": _generate,
+        "models": _models,
+    }[args.command](config, args)
+
+
+def _add_models_commands(commands: argparse._SubParsersAction) -> None:
+    models = commands.add_parser(
+        "models", help="trained models in ML Metadata: list, show, promote, rollback"
     )
+    actions = models.add_subparsers(dest="models_command", required=True)
+    list_ = actions.add_parser("list", help="every trained model, its metrics and versions")
+    show = actions.add_parser("show", help="one model: metrics, thresholds, lineage")
+    show.add_argument("model_id", type=int, metavar="ID", help="model id from `models list`")
+    promote = actions.add_parser(
+        "promote", help="publish a blessed model as the next serving version (recorded)"
+    )
+    promote.add_argument("model_id", type=int, metavar="ID", help="model id from `models list`")
+    promote.add_argument(
+        "--force", action="store_true", help="promote an unblessed model (needs --reason)"
+    )
+    rollback = actions.add_parser(
+        "rollback", help="publish again the model served before the current one (recorded)"
+    )
+    for action in (list_, show):
+        action.add_argument("--json", action="store_true", help="machine-readable output")
+    for action in (promote, rollback):
+        action.add_argument(
+            "--to",
+            metavar="SERVING_DIR",
+            help="serving directory; versions go to SERVING_DIR/<model name>/<version> "
+            "(default: <output dir>/serving)",
+        )
+        action.add_argument("--reason", default="", help="why (recorded in ML Metadata)")
+    for action in (list_, show, promote, rollback):
+        action.add_argument(
+            "--mlmd-host", help="MLMD gRPC host (default: <output dir>/metadata.sqlite)"
+        )
+        action.add_argument("--mlmd-port", type=int, default=8080, help="MLMD gRPC port")
+        config_lib.add_config_arguments(action)
 
 
 def _run(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
@@ -89,4 +132,48 @@ def _generate(config: config_lib.PipelineConfig, args: argparse.Namespace) -> in
         return 0
     path = sample_data.generate_sample_dataset(config.data_dir, config.data.sample_examples)
     print(f"sample dataset written to {path}")
+    return 0
+
+
+def _models(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
+    if not config.runner.verbose:
+        # Reading metrics imports TensorFlow: keep its start-up chatter off the terminal.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        warnings.filterwarnings("ignore")
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    from pipeline.registry import commands, store
+
+    target = store.Target(
+        sqlite_path=config.metadata_path, host=args.mlmd_host, port=args.mlmd_port
+    )
+    try:
+        db = store.connect(target)
+        if args.models_command == "list":
+            records = store.list_models(db)
+            if args.json:
+                print(commands.to_json([commands.model_summary(r) for r in records]))
+            else:
+                print(commands.format_table(records))
+        elif args.models_command == "show":
+            details = commands.show(db, args.model_id)
+            print(commands.to_json(details) if args.json else commands.format_details(details))
+        else:
+            model_serving_dir = os.path.join(
+                os.path.abspath(args.to or config.serving_dir), config.evaluation.model_name
+            )
+            if args.models_command == "promote":
+                model_id = args.model_id
+                publication = commands.promote(
+                    db, model_id, model_serving_dir, reason=args.reason, force=args.force
+                )
+            else:
+                record, publication = commands.rollback(db, model_serving_dir, reason=args.reason)
+                model_id = record.id
+            print(
+                f"model {model_id} is version {publication.version}: {publication.path} "
+                f"({publication.action} recorded in ML Metadata at {target.describe()})"
+            )
+    except store.RegistryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0

@@ -6,10 +6,16 @@ import dataclasses
 
 from tfx import v1 as tfx
 
+from components.latest_blessed_model.component import (
+    EvaluatorWithOptionalBaseline,
+    LatestBlessedModel,
+)
 from components.tfds_example_gen.component import TfdsExampleGen
+from components.versioned_pusher.component import VersionedPusher
 from pipeline.config import PipelineConfig
 from pipeline.data_validation import SCHEMA_SPLITS, make_custom_validation_config
 from pipeline.evaluation import make_eval_config
+from pipeline.registry.store import Target
 
 PREPROCESSING_FN = "trainer_module.preprocessing.preprocessing_fn"
 RUN_FN = "trainer_module.run.run_fn"
@@ -20,6 +26,7 @@ def create_pipeline(
     metadata_connection_config=None,
     beam_pipeline_args: list[str] | None = None,
     include_resolver: bool = True,
+    baseline_lookup: Target | None = None,
 ) -> tfx.dsl.Pipeline:
     """ExampleGen -> Statistics/Schema/Validator -> Transform -> Trainer -> Evaluator -> Pusher.
 
@@ -31,6 +38,10 @@ def create_pipeline(
         include_resolver: whether the Evaluator compares against the latest
             blessed model through a Resolver node (not executable on open-source
             Kubeflow Pipelines).
+        baseline_lookup: with `include_resolver=False`, the MLMD store in which
+            a LatestBlessedModel component finds the baseline instead (on
+            Kubeflow: the cluster's metadata gRPC service). Neither: no
+            baseline, value thresholds only.
 
     Functions run inside Transform and Trainer are referenced by dotted path into
     the installed package, not by module file, so no orchestrator has to
@@ -74,10 +85,12 @@ def create_pipeline(
         custom_config={
             "image_size": data.image_size,
             "training": dataclasses.asdict(config.training),
+            "profile": config.profile,  # recorded in MLMD for `models list`
         },
     )
     components = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer]
 
+    evaluator_class = tfx.components.Evaluator
     baseline = None
     if include_resolver:
         resolver = tfx.dsl.Resolver(
@@ -87,21 +100,32 @@ def create_pipeline(
         ).with_id("latest_blessed_model_resolver")
         components.append(resolver)
         baseline = resolver.outputs["model"]
+    elif baseline_lookup is not None:
+        finder = LatestBlessedModel(
+            pipeline_name=config.runner.pipeline_name,
+            mlmd_host=baseline_lookup.host or "",
+            mlmd_port=baseline_lookup.port,
+            mlmd_sqlite_path=baseline_lookup.sqlite_path or "",
+        )
+        components.append(finder)
+        baseline = finder.outputs["baseline_model"]
+        evaluator_class = EvaluatorWithOptionalBaseline
 
-    evaluator = tfx.components.Evaluator(
+    evaluator = evaluator_class(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=baseline,
         eval_config=make_eval_config(config.evaluation),
         example_splits=["test"],
-    )
-    pusher = tfx.components.Pusher(
+    ).with_id("Evaluator")
+    # Integer versions (1, 2, ...) written atomically; the node keeps the usual id.
+    pusher = VersionedPusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.model_serving_dir)
         ),
-    )
+    ).with_id("Pusher")
     components += [evaluator, pusher]
 
     return tfx.dsl.Pipeline(

@@ -1,4 +1,14 @@
-"""The TFMA EvalConfig that decides whether a trained model is blessed."""
+"""The TFMA EvalConfig that decides whether a trained model is blessed, and reading its verdict.
+
+The Evaluator reads the raw `test` examples and calls the model's own
+`serving_default` signature (which applies the Transform graph), so evaluation
+never re-implements preprocessing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
 
 import tensorflow_model_analysis as tfma
 
@@ -6,22 +16,30 @@ from pipeline.config import EvaluationConfig
 from trainer_module import features
 
 ACCURACY = "binary_accuracy"
+AUC_PR = "auc_pr"
+DECISION_THRESHOLD = 0.5
+_CONFUSION_CELLS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 
 
 def make_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
-    """Accuracy, AUC and example count on the model's own `serving_default`.
+    """Metrics on the whole test split and per label; blessing on overall accuracy.
 
-    Blessing needs accuracy >= `min_accuracy` and, once a blessed model exists,
-    no more than `max_accuracy_drop` below it (TFMA skips the change threshold
-    when there is no baseline).
+    Blessing needs accuracy >= `min_accuracy` (value threshold) and, once a
+    blessed model of the pipeline exists, no more than `max_accuracy_drop` below
+    it (change threshold; TFMA skips it when the Evaluator gets no baseline).
+    Thresholds apply to the overall slice only: the per-label slices are there
+    to show where a model fails, and a label slice's accuracy is its recall.
     """
+    overall = tfma.SlicingSpec()
     accuracy_threshold = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(lower_bound={"value": config.min_accuracy}),
         change_threshold=tfma.GenericChangeThreshold(
             direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            # TFMA compares with `>`; the epsilon makes a drop of exactly the limit pass.
             absolute={"value": -config.max_accuracy_drop - 1e-10},
         ),
     )
+    at_threshold = f'{{"thresholds": [{DECISION_THRESHOLD}]}}'
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
@@ -30,14 +48,123 @@ def make_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
                 prediction_key="probability",
             )
         ],
-        slicing_specs=[tfma.SlicingSpec()],
+        slicing_specs=[overall, tfma.SlicingSpec(feature_keys=[features.LABEL_KEY])],
         metrics_specs=[
             tfma.MetricsSpec(
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
+                    tfma.MetricConfig(
+                        class_name="BinaryAccuracy",
+                        per_slice_thresholds=[
+                            tfma.PerSliceMetricThreshold(
+                                slicing_specs=[overall], threshold=accuracy_threshold
+                            )
+                        ],
+                    ),
                     tfma.MetricConfig(class_name="AUC"),
-                    tfma.MetricConfig(class_name="BinaryAccuracy", threshold=accuracy_threshold),
+                    tfma.MetricConfig(
+                        class_name="AUCPrecisionRecall", config=f'{{"name": "{AUC_PR}"}}'
+                    ),
+                    tfma.MetricConfig(class_name="Precision", config=at_threshold),
+                    tfma.MetricConfig(class_name="Recall", config=at_threshold),
+                    tfma.MetricConfig(class_name="MeanLabel"),
+                    tfma.MetricConfig(class_name="MeanPrediction"),
+                    tfma.MetricConfig(class_name="Calibration"),
+                    tfma.MetricConfig(
+                        class_name="ConfusionMatrixAtThresholds", config=at_threshold
+                    ),
                 ]
             )
         ],
     )
+
+
+def failed_thresholds(evaluation_uri: str) -> list[str]:
+    """Why TFMA did not bless: one line per failed threshold, with the values compared.
+
+    Empty when every threshold held. Reads the `validations` file the Evaluator
+    wrote next to its metrics.
+    """
+    result = tfma.load_validation_result(evaluation_uri)
+    reasons = []
+    for per_slice in result.metric_validations_per_slice:
+        for failure in per_slice.failures:
+            reasons.append(_describe_failure(failure))
+    return reasons
+
+
+def _describe_failure(failure) -> str:
+    key, threshold = failure.metric_key, failure.metric_threshold
+    value = failure.metric_value.double_value.value
+    if key.is_diff:
+        limit = threshold.change_threshold.absolute.value
+        return (
+            f"{key.name} changed by {value:+.4f} against the latest blessed model "
+            f"(change threshold: at least {limit:+.4f})"
+        )
+    bound = threshold.value_threshold.lower_bound.value
+    return f"{key.name} = {value:.4f} is below the value threshold {bound:.4f}"
+
+
+def metrics_by_slice(evaluation_uri: str) -> dict[str, dict[str, float]]:
+    """The candidate model's metrics: "overall" and one entry per label slice ("label=1").
+
+    The confusion matrix at the decision threshold is flattened into
+    true/false positives/negatives so every value is one number.
+    """
+    result: dict[str, dict[str, float]] = {}
+    for per_slice in tfma.load_metrics(evaluation_uri):
+        keys = per_slice.slice_key.single_slice_keys
+        name = ",".join(f"{k.column}={_slice_value(k)}" for k in keys) or "overall"
+        metrics = result.setdefault(name, {})
+        for entry in per_slice.metric_keys_and_values:
+            key, value = entry.key, entry.value
+            if key.is_diff or key.model_name not in ("", "candidate"):
+                continue
+            if value.HasField("double_value"):
+                metrics[key.name] = value.double_value.value
+            elif value.HasField("confusion_matrix_at_thresholds"):
+                matrix = value.confusion_matrix_at_thresholds.matrices[0]
+                for cell in _CONFUSION_CELLS:
+                    metrics[cell] = getattr(matrix, cell)
+    return dict(sorted(result.items(), key=lambda item: (item[0] != "overall", item[0])))
+
+
+def _slice_value(key) -> str:
+    kind = key.WhichOneof("kind")
+    value = getattr(key, kind)
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def describe_thresholds(eval_config: dict) -> list[str]:
+    """The blessing rules of an EvalConfig as TFX records it (the Evaluator's `eval_config`)."""
+    rules = []
+    for spec in eval_config.get("metrics_specs", []):
+        for metric in spec.get("metrics", []):
+            name = json.loads(metric.get("config") or "{}").get("name") or _snake_case(
+                metric["class_name"]
+            )
+            thresholds = [metric.get("threshold")] + [
+                t.get("threshold") for t in metric.get("per_slice_thresholds", [])
+            ]
+            for threshold in filter(None, thresholds):
+                rules += _describe_threshold(name, threshold)
+    return rules
+
+
+def _snake_case(class_name: str) -> str:
+    """TFMA's default metric name for a class name: BinaryAccuracy -> binary_accuracy."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
+
+
+def _describe_threshold(name: str, threshold: dict) -> list[str]:
+    rules = []
+    value = threshold.get("value_threshold", {})
+    if "lower_bound" in value:
+        rules.append(f"{name} >= {value['lower_bound']:g}")
+    if "upper_bound" in value:
+        rules.append(f"{name} <= {value['upper_bound']:g}")
+    change = threshold.get("change_threshold", {})
+    if "absolute" in change:
+        rules.append(f"{name} change >= {change['absolute']:+.4g} against the latest blessed model")
+    return rules

@@ -14,12 +14,12 @@ from typing import Any
 
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
-import tensorflow_model_analysis as tfma
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 from components.tfds_example_gen import executor as example_gen
+from pipeline import evaluation
 
 _OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 _STATE_NAMES = {
@@ -55,7 +55,10 @@ class RunSummary:
     anomalies: dict[str, list[str]] = field(default_factory=dict)
     eval_metrics: dict[str, float] = field(default_factory=dict)
     blessed: bool = False
+    # The failed thresholds, with values, when the model was not blessed.
+    not_blessed_because: list[str] = field(default_factory=list)
     pushed_model_dir: str | None = None
+    pushed_version: int | None = None
     log_file: str | None = None
 
     def to_json(self) -> str:
@@ -85,14 +88,14 @@ class RunSummary:
                 + ("; ".join(f"{s}: {', '.join(f)}" for s, f in found.items()) or "none")
             )
         if self.eval_metrics:
-            metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(self.eval_metrics.items()))
+            metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(self.eval_metrics.items()))
             lines.append(f"  test metrics: {metrics}")
         lines.append(f"  blessed: {'yes' if self.blessed else 'no'}")
-        lines.append(
-            f"  pushed to: {self.pushed_model_dir}"
-            if self.pushed_model_dir
-            else "  pushed: nothing (the model was not blessed)"
-        )
+        lines += [f"    failed: {reason}" for reason in self.not_blessed_because]
+        if self.pushed_model_dir:
+            lines.append(f"  pushed: version {self.pushed_version} to {self.pushed_model_dir}")
+        else:
+            lines.append("  pushed: nothing (the model was not blessed)")
         if self.log_file:
             lines.append(f"  full log: {self.log_file}")
         return "\n".join(lines)
@@ -183,13 +186,15 @@ def _read_outputs(summary: RunSummary, outputs: dict[str, metadata_store_pb2.Art
     if "statistics" in outputs:
         summary.split_counts = _split_counts(outputs["statistics"])
     if "evaluation" in outputs:
-        summary.eval_metrics = _overall_metrics(outputs["evaluation"].uri)
+        uri = outputs["evaluation"].uri
+        summary.eval_metrics = evaluation.metrics_by_slice(uri).get("overall", {})
+        summary.not_blessed_because = evaluation.failed_thresholds(uri)
     if "blessing" in outputs:
         summary.blessed = _int_property(outputs["blessing"], "blessed") == 1
     if "pushed_model" in outputs and _int_property(outputs["pushed_model"], "pushed") == 1:
-        summary.pushed_model_dir = (
-            outputs["pushed_model"].custom_properties["pushed_destination"].string_value
-        )
+        pushed = outputs["pushed_model"].custom_properties
+        summary.pushed_model_dir = pushed["pushed_destination"].string_value
+        summary.pushed_version = int(pushed["pushed_version"].string_value)
 
 
 def _int_property(artifact: metadata_store_pb2.Artifact, name: str) -> int | None:
@@ -237,18 +242,3 @@ def _split_counts(statistics: metadata_store_pb2.Artifact) -> dict[str, int]:
         path = os.path.join(statistics.uri, f"Split-{split}", "FeatureStats.pb")
         counts[split] = int(tfdv.load_stats_binary(path).datasets[0].num_examples)
     return counts
-
-
-def _overall_metrics(evaluation_uri: str) -> dict[str, Any]:
-    """The candidate model's metrics on the whole test split."""
-    metrics = {}
-    for per_slice in tfma.load_metrics(evaluation_uri):
-        if per_slice.slice_key.single_slice_keys:
-            continue
-        for entry in per_slice.metric_keys_and_values:
-            key = entry.key
-            if key.is_diff or key.model_name not in ("", "candidate"):
-                continue
-            if entry.value.HasField("double_value"):
-                metrics[key.name] = entry.value.double_value.value
-    return metrics

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -20,6 +21,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_EXAMPLES = 300  # train 120 / eval 30 / test 30 with the guide's slices
+# A model deliberately made worse: the head stays at its random initialisation
+# (learning rate 1e-9 for one epoch, no fine-tuning), so it guesses.
+WORSE_MODEL_FLAGS = (
+    "--head-learning-rate",
+    "1e-9",
+    "--head-epochs",
+    "1",
+    "--fine-tune-epochs",
+    "0",
+)
 
 
 def run_cli(
@@ -76,3 +87,32 @@ def e2e_run(tmp_path_factory, sample_data_dir) -> PipelineRun:
     )
     assert process.returncode == 0, process.stdout + process.stderr
     return PipelineRun(process, output_dir, sample_data_dir)
+
+
+@pytest.fixture(scope="session")
+def worse_run(tmp_path_factory, e2e_run) -> PipelineRun:
+    """A second real run, with a deliberately worse model, after `e2e_run` in the same history.
+
+    Needed to see the change threshold and "not blessed, nothing pushed" on a
+    real run. It runs on a copy of e2e_run's MLMD and serving dir, so it has
+    e2e_run's blessed model as baseline and reuses its cached components (MLMD
+    points at their artifacts where e2e_run wrote them), while e2e_run's own
+    files stay as that run left them.
+    """
+    output_dir = tmp_path_factory.mktemp("worse") / "outputs"
+    shutil.copytree(
+        e2e_run.output_dir, output_dir, ignore=shutil.ignore_patterns("pipeline_root", "logs")
+    )
+    process = run_cli(
+        "run",
+        "--profile",
+        "sample",
+        "--data-dir",
+        e2e_run.data_dir,
+        "--output-dir",
+        str(output_dir),
+        *WORSE_MODEL_FLAGS,
+        cwd=output_dir,
+    )
+    assert process.returncode == 0, process.stdout + process.stderr
+    return PipelineRun(process, output_dir, e2e_run.data_dir)

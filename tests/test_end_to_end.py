@@ -51,7 +51,13 @@ def test_summary_records_split_counts_metrics_and_push(e2e_run):
     assert metrics["example_count"] == summary["split_counts"]["test"]
     assert 0.7 <= metrics["binary_accuracy"] <= 1.0  # the sample profile's value threshold
     assert 0.0 <= metrics["auc"] <= 1.0
+    for name in ("auc_pr", "precision", "recall", "calibration", "mean_label"):
+        assert name in metrics
+    confusion = [metrics[k] for k in ("true_positives", "false_positives", "true_negatives")]
+    assert sum(confusion) + metrics["false_negatives"] == summary["split_counts"]["test"]
     assert summary["blessed"] is True
+    assert summary["not_blessed_because"] == []
+    assert summary["pushed_version"] == 1
     assert summary["pushed_model_dir"].startswith(str(e2e_run.output_dir / "serving"))
 
 
@@ -77,12 +83,31 @@ def test_summary_shows_where_the_data_came_from_and_what_was_skipped(e2e_run):
     assert "anomalies: none" in printed
 
 
-def test_the_blessed_model_was_pushed_as_a_numbered_version(e2e_run):
+def test_the_blessed_model_was_pushed_as_version_1(e2e_run):
     serving = e2e_run.output_dir / "serving" / "cats_vs_dogs_sample"
-    versions = os.listdir(serving)
-    assert len(versions) == 1 and versions[0].isdigit()
-    assert (serving / versions[0] / "saved_model.pb").exists()
+    assert os.listdir(serving) == ["1"]
+    assert (serving / "1" / "saved_model.pb").exists()
     assert latest_model_dir(str(serving)) == e2e_run.summary["pushed_model_dir"]
+    assert "pushed: version 1 to " in e2e_run.process.stdout
+
+
+def test_a_worse_model_is_not_blessed_pushes_nothing_and_the_summary_says_why(worse_run):
+    summary = worse_run.summary
+    assert summary["blessed"] is False
+    assert summary["pushed_model_dir"] is None and summary["pushed_version"] is None
+    reasons = summary["not_blessed_because"]
+    accuracy = summary["eval_metrics"]["binary_accuracy"]
+    # Both thresholds failed, with the values compared: the value threshold of the
+    # profile, and the change against e2e_run's blessed model (the baseline).
+    assert f"binary_accuracy = {accuracy:.4f} is below the value threshold 0.7000" in reasons
+    assert any("changed by -" in r and "against the latest blessed model" in r for r in reasons)
+    serving = worse_run.output_dir / "serving" / "cats_vs_dogs_sample"
+    assert os.listdir(serving) == ["1"]  # still only e2e_run's version
+    out = worse_run.process.stdout
+    assert "blessed: no" in out and "failed: binary_accuracy = " in out
+    assert "pushed: nothing (the model was not blessed)" in out
+    statuses = {c["component"]: c["status"] for c in summary["components"]}
+    assert statuses["Transform"] == "cached" and statuses["Trainer"] == "complete"
 
 
 def test_pushed_model_predicts_from_a_raw_jpeg_tf_example(e2e_run):

@@ -1,0 +1,1 @@
+"""The latest blessed model as an ordinary component output, for orchestrators without Resolvers."""

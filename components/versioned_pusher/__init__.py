@@ -1,0 +1,1 @@
+"""TFX Pusher that publishes blessed models as integer versions, atomically."""

@@ -1,0 +1,49 @@
+"""VersionedPusher's executor: blessed models only, next integer version, atomic rename.
+
+TFX's own Pusher names versions by Unix time and copies file by file into the
+final directory, so a model server can see a half-copied version. This one
+keeps the Pusher's contract (inputs, `pushed`/`pushed_destination`/
+`pushed_version` on the PushedModel artifact) and changes only how the version
+directory is written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfx import types
+from tfx.components.pusher import executor as pusher_executor
+from tfx.proto import pusher_pb2
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import proto_utils
+
+from pipeline.registry.serving import publish_version
+
+
+class Executor(pusher_executor.Executor):
+    """Pushes to `push_destination.filesystem.base_directory/<next integer version>/`."""
+
+    def Do(  # noqa: N802 - TFX API
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        self._log_startup(input_dict, output_dict, exec_properties)
+        pushed_model = artifact_utils.get_single_instance(
+            output_dict[standard_component_specs.PUSHED_MODEL_KEY]
+        )
+        if not self.CheckBlessing(input_dict):
+            self._MarkNotPushed(pushed_model)
+            return
+        destination = pusher_pb2.PushDestination()
+        proto_utils.json_to_proto(
+            exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination
+        )
+        if destination.WhichOneof("destination") != "filesystem":
+            raise ValueError("VersionedPusher pushes to a filesystem destination only")
+        # The serving directory is the archive: no second copy into the artifact's URI.
+        version, path = publish_version(
+            self.GetModelPath(input_dict), destination.filesystem.base_directory
+        )
+        self._MarkPushed(pushed_model, pushed_destination=path, pushed_version=str(version))

@@ -1,0 +1,211 @@
+"""`python -m pipeline models list|show|promote|rollback`: the registry for people.
+
+Each command reads (and promote/rollback record into) ML Metadata, so what it
+shows is what the pipeline and earlier promotions actually did.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict
+from typing import Any
+
+from ml_metadata.metadata_store import metadata_store
+
+from pipeline import evaluation
+from pipeline.registry import serving, store
+from pipeline.registry.store import ModelRecord, Publication, RegistryError
+
+KEY_METRICS = (evaluation.ACCURACY, "auc")
+_ACTION_WORDS = {"push": "pushed", "promote": "promoted", "rollback": "rolled back"}
+
+
+def model_summary(record: ModelRecord) -> dict[str, Any]:
+    """One model as plain data (`list --json`), with its overall test metrics."""
+    data = asdict(record)
+    data["trained_at"] = _iso(record.created_ms)
+    data["metrics"] = _overall_metrics(record)
+    return data
+
+
+def to_json(data: Any) -> str:
+    """JSON for machines: undefined metrics (NaN, e.g. a slice without positives) become null."""
+    return json.dumps(_without_nan(data), indent=2)
+
+
+def _without_nan(data: Any) -> Any:
+    if isinstance(data, float) and math.isnan(data):
+        return None
+    if isinstance(data, dict):
+        return {k: _without_nan(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_without_nan(v) for v in data]
+    return data
+
+
+def format_table(records: list[ModelRecord]) -> str:
+    """A terminal table: one line per model, newest last."""
+    header = ["ID", "RUN", "TRAINED (UTC)", "PROFILE", "ACCURACY", "AUC", "BLESSED", "VERSIONS"]
+    rows = [header]
+    for record in records:
+        metrics = _overall_metrics(record)
+        rows.append(
+            [
+                str(record.id),
+                record.run_id or "-",
+                _iso(record.created_ms, seconds=False),
+                record.profile or "-",
+                *(f"{metrics[m]:.4f}" if m in metrics else "-" for m in KEY_METRICS),
+                _blessed_word(record.blessed),
+                ", ".join(_describe_version(p) for p in record.publications) or "-",
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    if len(rows) == 1:
+        lines.append("(no trained model yet)")
+    return "\n".join(lines)
+
+
+def show(db: metadata_store.MetadataStore, model_id: int) -> dict[str, Any]:
+    """Everything known about one model: metrics per slice, thresholds, verdict, lineage."""
+    record = store.get_model(db, model_id)
+    details = model_summary(record)
+    parameters = store.evaluator_parameters(db, record)
+    details["thresholds"] = evaluation.describe_thresholds(parameters.get("eval_config") or {})
+    details["failed_thresholds"] = (
+        evaluation.failed_thresholds(record.evaluation_uri) if record.evaluation_uri else []
+    )
+    details["metrics_by_slice"] = (
+        evaluation.metrics_by_slice(record.evaluation_uri) if record.evaluation_uri else {}
+    )
+    details["lineage"] = store.lineage(db, record)
+    return details
+
+
+def format_details(details: dict[str, Any]) -> str:
+    lines = [
+        f"model {details['id']}  ({details['uri']})",
+        f"  pipeline {details['pipeline']}, run {details['run_id']}, "
+        f"profile {details['profile'] or '-'}, trained {details['trained_at']}",
+        f"  {_blessed_word(details['blessed'])}"
+        + (f" (baseline: model {details['baseline_id']})" if details["baseline_id"] else ""),
+    ]
+    lines += [f"    failed: {reason}" for reason in details["failed_thresholds"]]
+    lines.append("  thresholds: " + ("; ".join(details["thresholds"]) or "-"))
+    for slice_name, metrics in details["metrics_by_slice"].items():
+        values = ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items()))
+        lines.append(f"  metrics [{slice_name}]: {values}")
+    for p in details["publications"]:
+        lines.append(f"  {_describe_publication(Publication(**p))}")
+    lineage = details["lineage"]
+    dataset = lineage["dataset"]
+    if dataset:
+        splits = ", ".join(f"{k}={v}" for k, v in dataset["splits"].items())
+        lines.append(f"  dataset: {dataset['name']} {dataset['version']} ({splits})")
+        lines.append(f"    data dir: {dataset['data_dir']}; examples: {dataset['examples']}")
+    lines.append(f"  transform graph: {lineage['transform_graph']}")
+    trainer = lineage["trainer"]
+    lines.append(f"  trainer: {trainer['run_fn']} (execution {trainer['execution_id']})")
+    lines.append(f"    config: {json.dumps(trainer['custom_config'], sort_keys=True)}")
+    return "\n".join(lines)
+
+
+def promote(
+    db: metadata_store.MetadataStore,
+    model_id: int,
+    model_serving_dir: str,
+    reason: str = "",
+    force: bool = False,
+) -> Publication:
+    """Publishes a blessed model as the next version and records who, when and why.
+
+    Raises:
+        RegistryError: the model is not blessed and `force` is not set, or
+            `force` is set without a reason.
+    """
+    record = store.get_model(db, model_id)
+    if force and not reason.strip():
+        raise RegistryError("--force needs --reason: say why an unblessed model goes to serving")
+    if not record.blessed and not force:
+        raise RegistryError(
+            f"model {model_id} is {_blessed_word(record.blessed)}: promote only blessed models, "
+            "or add --force --reason '...' to override"
+        )
+    return _publish(db, record, model_serving_dir, "promote", reason, force)
+
+
+def rollback(
+    db: metadata_store.MetadataStore, model_serving_dir: str, reason: str = ""
+) -> tuple[ModelRecord, Publication]:
+    """Re-publishes the model that was served before the current one, as a new version.
+
+    "Current" is the model of the highest recorded version in `model_serving_dir`;
+    the previous one is the newest earlier version holding a different model.
+    Rolling back twice therefore returns to where it started.
+    """
+    history = store.publication_history(db, model_serving_dir)
+    if not history:
+        raise RegistryError(f"nothing was ever published to {model_serving_dir}")
+    current, current_publication = history[-1]
+    previous = next((r for r, _ in reversed(history) if r.id != current.id), None)
+    if previous is None:
+        raise RegistryError(
+            f"only model {current.id} was ever published to {model_serving_dir}: "
+            "there is no previous model to roll back to"
+        )
+    reason = reason or (
+        f"roll back from model {current.id} (version {current_publication.version})"
+    )
+    return previous, _publish(db, previous, model_serving_dir, "rollback", reason, False)
+
+
+def _publish(
+    db: metadata_store.MetadataStore,
+    record: ModelRecord,
+    model_serving_dir: str,
+    action: str,
+    reason: str,
+    forced: bool,
+) -> Publication:
+    version, path = serving.publish_version(record.serving_model_dir, model_serving_dir)
+    store.record_publication(db, record.id, action, version, path, reason, forced)
+    return next(
+        p for p in store.get_model(db, record.id).publications if os.path.samefile(p.path, path)
+    )
+
+
+def _overall_metrics(record: ModelRecord) -> dict[str, float]:
+    if not record.evaluation_uri:
+        return {}
+    return evaluation.metrics_by_slice(record.evaluation_uri).get("overall", {})
+
+
+def _describe_version(publication: Publication) -> str:
+    return f"{publication.version} ({_ACTION_WORDS.get(publication.action, publication.action)})"
+
+
+def _describe_publication(p: Publication) -> str:
+    text = f"version {p.version} {_ACTION_WORDS.get(p.action, p.action)} {_iso(p.time_ms)}"
+    if p.who:
+        text += f" by {p.who}"
+    if p.forced:
+        text += " (forced)"
+    if p.reason:
+        text += f": {p.reason}"
+    return f"{text} -> {p.path}"
+
+
+def _blessed_word(blessed: bool | None) -> str:
+    return {True: "blessed", False: "not blessed", None: "not evaluated"}[blessed]
+
+
+def _iso(ms: int, seconds: bool = True) -> str:
+    fmt = "%Y-%m-%dT%H:%M:%SZ" if seconds else "%Y-%m-%d %H:%M"
+    return time.strftime(fmt, time.gmtime(ms / 1000))

@@ -1,0 +1,127 @@
+"""LatestBlessedModel and EvaluatorWithOptionalBaseline on the MLMD and artifacts of real runs.
+
+Kubeflow Pipelines itself cannot run here. The executors are what runs in the
+cluster's containers; the cluster only differs in where MLMD lives (its gRPC
+service: see tests/pipeline/test_registry.py for the gRPC path) and where
+artifacts are stored.
+"""
+
+import json
+import os
+
+import pytest
+import tensorflow_model_analysis as tfma
+from ml_metadata.proto import metadata_store_pb2
+from tfx.dsl.components.base import base_beam_executor
+from tfx.types import standard_artifacts
+from tfx.utils import proto_utils
+
+from components.latest_blessed_model import executor
+from components.latest_blessed_model.component import LatestBlessedModel
+from pipeline.config import PipelineConfig
+from pipeline.evaluation import failed_thresholds, make_eval_config
+from pipeline.registry import store
+
+pytestmark = pytest.mark.e2e
+
+PIPELINE_NAME = "image-transfer-learning"
+
+
+def find_baseline(metadata_path: str, uri: str, pipeline_name: str = PIPELINE_NAME):
+    baseline = standard_artifacts.Model()
+    baseline.uri = uri
+    executor.Executor().Do(
+        {},
+        {executor.BASELINE_MODEL: [baseline]},
+        {executor.PIPELINE_NAME: pipeline_name, executor.MLMD_SQLITE_PATH: metadata_path},
+    )
+    return baseline
+
+
+def test_finds_the_latest_blessed_model_not_the_newer_unblessed_one(worse_run, tmp_path):
+    metadata_path = str(worse_run.output_dir / "metadata.sqlite")
+    good, worse = store.list_models(store.connect(store.Target(sqlite_path=metadata_path)))
+    baseline = find_baseline(metadata_path, str(tmp_path / "baseline"))
+    assert baseline.get_int_custom_property(executor.BASELINE_FOUND) == 1
+    assert baseline.get_int_custom_property(executor.SOURCE_MODEL_ID) == good.id != worse.id
+    copied = tmp_path / "baseline" / "Format-Serving" / "saved_model.pb"
+    with (
+        open(copied, "rb") as a,
+        open(os.path.join(good.serving_model_dir, "saved_model.pb"), "rb") as b,
+    ):
+        assert a.read() == b.read()
+
+
+def test_another_pipelines_history_gives_no_baseline(worse_run, tmp_path):
+    baseline = find_baseline(
+        str(worse_run.output_dir / "metadata.sqlite"), str(tmp_path / "b"), "another-pipeline"
+    )
+    assert baseline.get_int_custom_property(executor.BASELINE_FOUND) == 0
+    assert not (tmp_path / "b").exists()
+
+
+def test_the_component_needs_a_store():
+    with pytest.raises(ValueError, match="mlmd_host or mlmd_sqlite_path"):
+        LatestBlessedModel(pipeline_name=PIPELINE_NAME)
+
+
+def evaluate(tmp_path, examples, model, baseline) -> tuple[bool, str]:
+    """Runs the real Evaluator (TFMA on Beam) through EvaluatorExecutor; (blessed, output uri)."""
+    evaluation = standard_artifacts.ModelEvaluation()
+    evaluation.uri = str(tmp_path / "evaluation")
+    blessing = standard_artifacts.ModelBlessing()
+    blessing.uri = str(tmp_path / "blessing")
+    config = PipelineConfig.for_profile("sample")
+    context = base_beam_executor.BaseBeamExecutor.Context(
+        beam_pipeline_args=config.beam_pipeline_args(), tmp_dir=str(tmp_path / "tmp")
+    )
+    executor.EvaluatorExecutor(context).Do(
+        {"examples": [examples], "model": [model], "baseline_model": [baseline]},
+        {"evaluation": [evaluation], "blessing": [blessing]},
+        {
+            "eval_config": proto_utils.proto_to_json(make_eval_config(config.evaluation)),
+            "example_splits": json.dumps(["test"]),
+        },
+    )
+    return blessing.get_int_custom_property("blessed") == 1, evaluation.uri
+
+
+def artifacts_of_run(worse_run):
+    """The test examples and both models, as the TFX artifacts MLMD recorded."""
+    db = store.connect(store.Target(sqlite_path=str(worse_run.output_dir / "metadata.sqlite")))
+    (examples,) = [a for a in db.get_artifacts_by_type("Examples") if "TfdsExampleGen" in a.uri]
+    good, worse = store.list_models(db)
+
+    def artifact(artifact_type, proto: metadata_store_pb2.Artifact):
+        result = artifact_type()
+        result.set_mlmd_artifact(proto)
+        return result
+
+    models = db.get_artifacts_by_id([good.id, worse.id])
+    return (
+        artifact(standard_artifacts.Examples, examples),
+        artifact(standard_artifacts.Model, models[0]),
+        artifact(standard_artifacts.Model, models[1]),
+    )
+
+
+def test_evaluator_compares_against_the_found_baseline(worse_run, tmp_path):
+    examples, _, worse = artifacts_of_run(worse_run)
+    baseline = find_baseline(str(worse_run.output_dir / "metadata.sqlite"), str(tmp_path / "b"))
+    blessed, uri = evaluate(tmp_path, examples, worse, baseline)
+    assert not blessed
+    assert any("against the latest blessed model" in r for r in failed_thresholds(uri))
+
+
+def test_evaluator_ignores_a_baseline_that_was_not_found(worse_run, tmp_path):
+    """The first run on Kubeflow: value threshold only, as with a Resolver that found nothing."""
+    examples, good, _ = artifacts_of_run(worse_run)
+    empty = find_baseline(
+        str(worse_run.output_dir / "metadata.sqlite"), str(tmp_path / "b"), "another-pipeline"
+    )
+    blessed, uri = evaluate(tmp_path, examples, good, empty)
+    assert blessed
+    diffs = [
+        e.key for s in tfma.load_metrics(uri) for e in s.metric_keys_and_values if e.key.is_diff
+    ]
+    assert diffs == []

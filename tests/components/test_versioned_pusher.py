@@ -1,0 +1,64 @@
+"""VersionedPusher's executor with real TFX artifacts: blessed models only, integer versions."""
+
+import os
+
+from tfx import v1 as tfx
+from tfx.types import standard_artifacts
+from tfx.utils import proto_utils
+
+from components.versioned_pusher.component import VersionedPusher
+from components.versioned_pusher.executor import Executor
+from tests.pipeline.test_registry_serving import make_saved_model
+
+
+def push(tmp_path, serving_dir: str, blessed: bool) -> standard_artifacts.PushedModel:
+    model = standard_artifacts.Model()
+    model.uri = str(tmp_path / "model")
+    if not os.path.exists(model.uri):
+        make_saved_model(tmp_path / "model" / "Format-Serving", "model")
+    blessing = standard_artifacts.ModelBlessing()
+    blessing.uri = str(tmp_path / "blessing")
+    blessing.set_int_custom_property("blessed", int(blessed))
+    pushed = standard_artifacts.PushedModel()
+    pushed.uri = str(tmp_path / "pushed")
+    destination = tfx.proto.PushDestination(
+        filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)
+    )
+    Executor().Do(
+        {"model": [model], "model_blessing": [blessing]},
+        {"pushed_model": [pushed]},
+        {"push_destination": proto_utils.proto_to_json(destination)},
+    )
+    return pushed
+
+
+def test_blessed_models_are_pushed_as_1_then_2(tmp_path):
+    serving = str(tmp_path / "serving" / "cats")
+    first = push(tmp_path, serving, blessed=True)
+    second = push(tmp_path, serving, blessed=True)
+    assert first.get_int_custom_property("pushed") == 1
+    assert first.get_string_custom_property("pushed_version") == "1"
+    assert first.get_string_custom_property("pushed_destination") == os.path.join(serving, "1")
+    assert second.get_string_custom_property("pushed_version") == "2"
+    assert sorted(os.listdir(serving)) == ["1", "2"]
+    assert os.path.exists(os.path.join(serving, "2", "saved_model.pb"))
+
+
+def test_an_unblessed_model_is_not_pushed(tmp_path):
+    serving = tmp_path / "serving" / "cats"
+    pushed = push(tmp_path, str(serving), blessed=False)
+    assert pushed.get_int_custom_property("pushed") == 0
+    assert not serving.exists()
+
+
+def test_component_keeps_the_pusher_interface():
+    component = VersionedPusher(
+        model=tfx.dsl.Channel(type=standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=standard_artifacts.ModelBlessing),
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory="/serving/cats")
+        ),
+    )
+    assert isinstance(component, tfx.components.Pusher)
+    assert component.executor_spec.executor_class is Executor
+    assert set(component.outputs) == {"pushed_model"}

@@ -1,0 +1,92 @@
+"""The EvalConfig: every metric the issue asks for, per-label slices, and blessing rules."""
+
+import json
+
+import tensorflow_model_analysis as tfma
+from tfx.utils import proto_utils
+
+from pipeline.config import PipelineConfig
+from pipeline.evaluation import describe_thresholds, make_eval_config
+
+
+def sample_eval_config() -> tfma.EvalConfig:
+    return make_eval_config(PipelineConfig.for_profile("sample").evaluation)
+
+
+def test_metrics_cover_accuracy_auc_precision_recall_calibration_count_confusion():
+    (spec,) = sample_eval_config().metrics_specs
+    classes = [m.class_name for m in spec.metrics]
+    for expected in (
+        "BinaryAccuracy",
+        "AUC",
+        "AUCPrecisionRecall",
+        "Precision",
+        "Recall",
+        "Calibration",
+        "ExampleCount",
+        "ConfusionMatrixAtThresholds",
+    ):
+        assert expected in classes
+    confusion = next(m for m in spec.metrics if m.class_name == "ConfusionMatrixAtThresholds")
+    assert json.loads(confusion.config) == {"thresholds": [0.5]}
+
+
+def test_slices_are_overall_and_per_label():
+    slices = sample_eval_config().slicing_specs
+    assert [list(s.feature_keys) for s in slices] == [[], ["label"]]
+
+
+def test_the_model_is_evaluated_through_its_serving_signature_on_raw_examples():
+    (model_spec,) = sample_eval_config().model_specs
+    assert model_spec.signature_name == "serving_default"
+    assert model_spec.label_key == "label"
+
+
+def test_thresholds_apply_to_the_overall_slice_only():
+    """A label slice's accuracy is that class's recall: it must not veto the blessing."""
+    config = sample_eval_config()
+    thresholds = tfma.metrics.metric_thresholds_from_metrics_specs(
+        config.metrics_specs, eval_config=config
+    )
+    assert {key.name for key in thresholds} == {"binary_accuracy"}
+    for per_slice in thresholds.values():
+        assert [slice_spec for slice_spec, _ in per_slice] == [
+            tfma.SlicingSpec()
+        ]  # not None: all slices
+
+
+def test_profiles_set_the_value_threshold_and_the_change_threshold():
+    full = PipelineConfig.for_profile("full").evaluation
+    sample = PipelineConfig.for_profile("sample").evaluation
+    assert full.min_accuracy == 0.95
+    assert 0.5 < sample.min_accuracy < 0.93  # above chance, below the healthy demo's ~0.93
+    as_recorded = json.loads(proto_utils.proto_to_json(make_eval_config(full)))
+    assert describe_thresholds(as_recorded) == [
+        "binary_accuracy >= 0.95",
+        "binary_accuracy change >= -0.01 against the latest blessed model",
+    ]
+
+
+def test_without_resolver_the_baseline_comes_from_an_mlmd_lookup():
+    """The Kubeflow shape: LatestBlessedModel feeds the Evaluator's baseline (construction only)."""
+    from components.latest_blessed_model.component import (
+        EvaluatorWithOptionalBaseline,
+        LatestBlessedModel,
+    )
+    from pipeline.create import create_pipeline
+    from pipeline.registry.store import Target
+
+    config = PipelineConfig.for_profile("sample")
+    pipeline = create_pipeline(
+        config, include_resolver=False, baseline_lookup=Target(host="mlmd.kubeflow", port=8080)
+    )
+    nodes = {c.id: c for c in pipeline.components}
+    assert "latest_blessed_model_resolver" not in nodes
+    finder, evaluator = nodes["LatestBlessedModel"], nodes["Evaluator"]
+    assert isinstance(finder, LatestBlessedModel)
+    assert isinstance(evaluator, EvaluatorWithOptionalBaseline)
+    assert evaluator.inputs["baseline_model"].producer_component_id == "LatestBlessedModel"
+    assert finder.exec_properties["mlmd_host"] == "mlmd.kubeflow"
+    assert finder.exec_properties["pipeline_name"] == config.runner.pipeline_name
+    plain = create_pipeline(config, include_resolver=False)
+    assert "baseline_model" not in {c.id: c for c in plain.components}["Evaluator"].inputs

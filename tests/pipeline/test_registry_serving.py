@@ -1,0 +1,73 @@
+"""The TF Serving layout: integer versions, and a version appears whole or not at all."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from pipeline.predict import latest_model_dir
+from pipeline.registry.serving import incomplete_copies, publish_version, versions
+from tests.conftest import REPO_ROOT
+
+
+def make_saved_model(path, marker: str) -> str:
+    """A directory shaped like a SavedModel; publishing only copies files."""
+    os.makedirs(os.path.join(path, "variables"))
+    with open(os.path.join(path, "saved_model.pb"), "w") as f:
+        f.write(marker)
+    with open(os.path.join(path, "variables", "variables.index"), "w") as f:
+        f.write(marker)
+    return str(path)
+
+
+def test_versions_count_up_from_one_after_the_highest(tmp_path):
+    model = make_saved_model(tmp_path / "model", "a")
+    serving = str(tmp_path / "serving" / "cats")
+    assert publish_version(model, serving) == (1, os.path.join(serving, "1"))
+    assert publish_version(model, serving)[0] == 2
+    os.makedirs(os.path.join(serving, "7"))  # published by someone else
+    assert publish_version(model, serving)[0] == 8
+    assert versions(serving) == [1, 2, 7, 8]
+    with open(os.path.join(serving, "8", "variables", "variables.index")) as f:
+        assert f.read() == "a"
+    assert incomplete_copies(serving) == []
+
+
+def test_a_directory_without_saved_model_pb_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="saved_model.pb"):
+        publish_version(str(tmp_path / "empty"), str(tmp_path / "serving"))
+    assert versions(str(tmp_path / "serving")) == []
+
+
+def test_an_object_store_url_is_refused_rather_than_written_non_atomically(tmp_path):
+    model = make_saved_model(tmp_path / "model", "c")
+    with pytest.raises(ValueError, match="atomic"):
+        publish_version(model, "gs://bucket/serving/cats")
+
+
+def test_a_publisher_killed_between_copy_and_rename_leaves_no_visible_version(tmp_path):
+    """A real process is killed (SIGKILL) at the moment it would rename the finished copy."""
+    model = make_saved_model(tmp_path / "model", "b")
+    serving = str(tmp_path / "serving")
+    publish_version(model, serving)
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from pipeline.registry import serving
+        os.rename = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+        serving.publish_version({model!r}, {serving!r})
+        """
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    )
+    assert process.returncode == -signal.SIGKILL
+    (leftover,) = incomplete_copies(serving)
+    assert os.path.exists(os.path.join(leftover, "model", "saved_model.pb"))  # copy was done
+    assert versions(serving) == [1]
+    assert latest_model_dir(serving) == os.path.join(serving, "1")
+    assert publish_version(model, serving)[0] == 2  # the next writer is not confused
