@@ -9,11 +9,23 @@ from __future__ import annotations
 import pytest
 
 from kubeflow.cli import main
-from kubeflow.compile import CONTAINER_COMMAND, beam_pipeline_args, trainer_placement
-from kubeflow.compile import trainer_resources
+from kubeflow.compile import (
+    CONTAINER_COMMAND,
+    beam_pipeline_args,
+    trainer_placement,
+    trainer_resources,
+)
 from pipeline.config import PipelineConfig
 
-TASKS = {"TfdsExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer", "Evaluator", "Pusher"}
+TASKS = {
+    "TfdsExampleGen",
+    "StatisticsGen",
+    "SchemaGen",
+    "Transform",
+    "Trainer",
+    "Evaluator",
+    "Pusher",
+}
 
 
 def test_compiles_offline_in_seconds_into_a_pipeline_spec(compiled):
