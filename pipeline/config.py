@@ -408,7 +408,7 @@ def _kubeflow_problems(kubeflow: KubeflowConfig) -> list[str]:
         if missing:
             problems.append(
                 f"--beam-runner {kubeflow.beam_runner} needs {', '.join(missing)}: add them to "
-                f"--beam-options, e.g. --beam-options '{' '.join(o + '=...' for o in missing)}'"
+                f"--beam-options, e.g. --beam-options='{' '.join(o + '=...' for o in missing)}'"
             )
     error = cron_problem(kubeflow.cron)
     if error:
