@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 
 from pipeline import config as config_lib
 
@@ -65,24 +67,20 @@ def main(argv: list[str] | None = None) -> int:
 
 def _talk_to_cluster(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
     from kubeflow import client as kfp_api
-    from kubeflow.compile import compile_pipeline
 
-    if args.command in ("submit", "schedule"):
-        with tempfile.TemporaryDirectory() as tmp:
-            # Compiled from the same configuration for every submission, so a run
-            # never uses a stale package.
-            package = compile_pipeline(config, os.path.join(tmp, "pipeline.yaml"))
-            connection = kfp_api.connect(config)
-            if args.command == "submit":
-                run_name = args.run_name or time.strftime(
-                    f"{config.runner.pipeline_name} %Y-%m-%d %H:%M:%S", time.gmtime()
-                )
-                print(f"run: {kfp_api.submit(connection, config, package, run_name)}")
-            else:
-                recurring_run_id = kfp_api.schedule(connection, config, package)
-                print(f"recurring run: {recurring_run_id} (cron {config.kubeflow.cron!r})")
+    connection = kfp_api.connect(config)  # first: a wrong host fails before compiling
+    if args.command == "submit":
+        run_name = args.run_name or time.strftime(
+            f"{config.runner.pipeline_name} %Y-%m-%d %H:%M:%S", time.gmtime()
+        )
+        with _compiled_package(config) as package:
+            print(f"run: {kfp_api.submit(connection, config, package, run_name)}")
         return 0
-    connection = kfp_api.connect(config)
+    if args.command == "schedule":
+        with _compiled_package(config) as package:
+            recurring_run_id = kfp_api.schedule(connection, config, package)
+        print(f"recurring run: {recurring_run_id} (cron {config.kubeflow.cron!r})")
+        return 0
     if args.command == "runs":
         runs = kfp_api.recent_runs(connection, config, args.limit)
         if not runs:
@@ -96,3 +94,12 @@ def _talk_to_cluster(config: config_lib.PipelineConfig, args: argparse.Namespace
         return 1
     print(f"deleted recurring run(s): {', '.join(deleted)}")
     return 0
+
+
+@contextlib.contextmanager
+def _compiled_package(config: config_lib.PipelineConfig) -> Iterator[str]:
+    """The pipeline compiled from this very configuration, so a run never uses a stale package."""
+    from kubeflow.compile import compile_pipeline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        yield compile_pipeline(config, os.path.join(tmp, "pipeline.yaml"))

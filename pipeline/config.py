@@ -125,6 +125,10 @@ class KubeflowConfig:
     kfp_host: str = ""  # empty: $KF_PIPELINES_ENDPOINT
     kfp_namespace: str = ""  # the profile namespace on multi-user Kubeflow; empty: single-user
     kfp_experiment: str = "image-transfer-learning"
+    # The cluster's ML Metadata gRPC service, as pods reach it: where KFP records every
+    # run, and where the baseline (latest blessed model) is looked up.
+    kfp_mlmd_host: str = "metadata-grpc-service.kubeflow"
+    kfp_mlmd_port: int = 8080
     cron: str = "0 0 3 * * *"  # KFP's 6-field cron: seconds minutes hours day month weekday
     max_concurrency: int = 1
 
@@ -413,6 +417,11 @@ def _kubeflow_problems(kubeflow: KubeflowConfig) -> list[str]:
     error = cron_problem(kubeflow.cron)
     if error:
         problems.append(f"--cron {kubeflow.cron!r}: {error}")
+    if not kubeflow.kfp_mlmd_host or not 0 < kubeflow.kfp_mlmd_port < 65536:
+        problems.append(
+            f"--kfp-mlmd-host {kubeflow.kfp_mlmd_host!r} --kfp-mlmd-port {kubeflow.kfp_mlmd_port}: "
+            "give the cluster's MLMD gRPC service, e.g. metadata-grpc-service.kubeflow 8080"
+        )
     if kubeflow.max_concurrency < 1:
         problems.append(f"--max-concurrency {kubeflow.max_concurrency} must be at least 1")
     return problems
