@@ -50,6 +50,11 @@ class Compiled:
             pipeline_spec_pb2.PipelineDeploymentConfig(),
         )
 
+    def task(self, prefix: str) -> str:
+        """The one task whose name starts with `prefix` (e.g. Evaluator, or a subclass of it)."""
+        (name,) = [t for t in self.pipeline_spec.root.dag.tasks if t.startswith(prefix)]
+        return name
+
     def executor_label(self, task: str) -> str:
         return self.pipeline_spec.components[task].executor_label
 

@@ -185,3 +185,21 @@ def test_schedule_rejects_a_bad_cron_before_contacting_the_cluster(cron, capsys)
     assert exit_.value.code == 2
     error = capsys.readouterr().err
     assert f"--cron {cron!r}" in error and "'0 0 3 * * *'" in error
+
+
+def test_multi_user_namespace_and_host_from_the_environment(api, monkeypatch, capsys):
+    monkeypatch.setenv("KF_PIPELINES_ENDPOINT", api.url)
+
+    assert main(["schedule", *CLUSTER_FLAGS, "--kfp-namespace", "team-a"]) == 0
+
+    assert api.calls() == [
+        ("GET", f"{API}/experiments"),
+        ("POST", f"{API}/experiments"),
+        ("POST", f"{API}/recurringruns"),
+    ]
+    lookup, create_experiment, _ = api.requests
+    assert lookup.query["namespace"] == ["team-a"]
+    assert create_experiment.body == {
+        "display_name": "image-transfer-learning",
+        "namespace": "team-a",
+    }
