@@ -31,6 +31,14 @@ class KfpConnectionError(RuntimeError):
 
 
 @dataclass
+class Connection:
+    """A kfp.Client and the host it talks to (named in every connection error)."""
+
+    client: kfp.Client
+    host: str
+
+
+@dataclass
 class RunStatus:
     run_id: str
     name: str
@@ -38,7 +46,7 @@ class RunStatus:
     created_at: str
 
 
-def connect(config: PipelineConfig) -> kfp.Client:
+def connect(config: PipelineConfig) -> Connection:
     """A kfp.Client for the configured host, namespace and credentials."""
     host = config.kubeflow.kfp_host or os.environ.get(HOST_ENV, "")
     if not host:
@@ -55,14 +63,14 @@ def connect(config: PipelineConfig) -> kfp.Client:
     elif os.environ.get(TOKEN_PATH_ENV):
         options["credentials"] = set_volume_credentials.ServiceAccountTokenVolumeCredentials()
     with _explained(host):
-        return kfp.Client(**options)
+        return Connection(kfp.Client(**options), host)
 
 
-def submit(client: kfp.Client, config: PipelineConfig, package: str, run_name: str) -> str:
+def submit(connection: Connection, config: PipelineConfig, package: str, run_name: str) -> str:
     """Starts one run of the compiled `package`; returns its id."""
     kubeflow = config.kubeflow
-    with _explained(client):
-        result = client.create_run_from_pipeline_package(
+    with _explained(connection.host):
+        result = connection.client.create_run_from_pipeline_package(
             pipeline_file=package,
             run_name=run_name,
             experiment_name=kubeflow.kfp_experiment,
@@ -72,14 +80,14 @@ def submit(client: kfp.Client, config: PipelineConfig, package: str, run_name: s
     return result.run_id
 
 
-def schedule(client: kfp.Client, config: PipelineConfig, package: str) -> str:
+def schedule(connection: Connection, config: PipelineConfig, package: str) -> str:
     """Creates the recurring run of `package` on `--cron`; returns its id.
 
     No catch-up: after a pause the schedule starts the latest run only, instead of
     one training per missed day.
     """
-    kubeflow = config.kubeflow
-    with _explained(client):
+    kubeflow, client = config.kubeflow, connection.client
+    with _explained(connection.host):
         experiment_id = _experiment_id(client, config, create=True)
         recurring = client.create_recurring_run(
             experiment_id=experiment_id,
@@ -93,9 +101,10 @@ def schedule(client: kfp.Client, config: PipelineConfig, package: str) -> str:
     return recurring.recurring_run_id
 
 
-def unschedule(client: kfp.Client, config: PipelineConfig) -> list[str]:
+def unschedule(connection: Connection, config: PipelineConfig) -> list[str]:
     """Deletes the recurring runs `schedule` created for this pipeline; returns their ids."""
-    with _explained(client):
+    client = connection.client
+    with _explained(connection.host):
         experiment_id = _experiment_id(client, config, create=False)
         if experiment_id is None:
             return []
@@ -108,9 +117,10 @@ def unschedule(client: kfp.Client, config: PipelineConfig) -> list[str]:
     return ids
 
 
-def recent_runs(client: kfp.Client, config: PipelineConfig, limit: int) -> list[RunStatus]:
+def recent_runs(connection: Connection, config: PipelineConfig, limit: int) -> list[RunStatus]:
     """The newest runs of the experiment, newest first."""
-    with _explained(client):
+    client = connection.client
+    with _explained(connection.host):
         experiment_id = _experiment_id(client, config, create=False)
         if experiment_id is None:
             return []
