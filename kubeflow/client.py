@@ -61,6 +61,11 @@ def connect(config: PipelineConfig) -> Connection:
     if os.environ.get(TOKEN_ENV):
         options["existing_token"] = os.environ[TOKEN_ENV]
     elif os.environ.get(TOKEN_PATH_ENV):
+        if not os.path.isfile(os.environ[TOKEN_PATH_ENV]):
+            raise KfpConnectionError(
+                f"{TOKEN_PATH_ENV}={os.environ[TOKEN_PATH_ENV]} is not a file: point it at the "
+                "service-account token kubelet mounts, or unset it"
+            )
         options["credentials"] = set_volume_credentials.ServiceAccountTokenVolumeCredentials()
     with _explained(host):
         return Connection(kfp.Client(**options), host)

@@ -203,3 +203,18 @@ def test_multi_user_namespace_and_host_from_the_environment(api, monkeypatch, ca
         "display_name": "image-transfer-learning",
         "namespace": "team-a",
     }
+
+
+def test_service_account_token_file_is_sent_and_a_missing_one_is_named(
+    api, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.delenv("KF_PIPELINES_TOKEN")
+    token_file = tmp_path / "token"
+    token_file.write_text("sa-token-9f2")
+    monkeypatch.setenv("KF_PIPELINES_SA_TOKEN_PATH", str(token_file))
+    assert main(["runs", "--kfp-host", api.url]) == 0
+    assert {r.authorization for r in api.requests} == {"Bearer sa-token-9f2"}
+
+    monkeypatch.setenv("KF_PIPELINES_SA_TOKEN_PATH", str(tmp_path / "missing"))
+    assert main(["runs", "--kfp-host", api.url]) == 1
+    assert "KF_PIPELINES_SA_TOKEN_PATH=" in capsys.readouterr().err
