@@ -18,10 +18,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.cron import cron_problem
+
 PROFILES = ("sample", "full")
 WEIGHTS_IMAGENET = "imagenet"
 WEIGHTS_NONE = "none"
 BEAM_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
+# Beam runners the Kubeflow variant can hand its Beam-powered components to, and the
+# options each one cannot start without.
+BEAM_RUNNER_REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
+    "DirectRunner": (),
+    "DataflowRunner": ("--project", "--region", "--temp_location"),
+    "FlinkRunner": ("--flink_master",),
+    "SparkRunner": ("--spark_master_url",),
+}
 XCEPTION_MIN_IMAGE_SIZE = 71  # keras.applications.Xception rejects smaller inputs.
 # Kubeflow Pipelines only accepts these names; we use them everywhere for one name per pipeline.
 _PIPELINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
@@ -100,6 +110,36 @@ class RunnerConfig:
 
 
 @dataclass(frozen=True)
+class KubeflowConfig:
+    """How the pipeline runs on Kubeflow Pipelines v2: image, Trainer GPUs, Beam, API, schedule.
+
+    Only `python -m kubeflow` reads this section; local runs ignore it.
+    """
+
+    image: str = "tfx-image-transfer:0.1.0"  # built from the top-level Dockerfile
+    trainer_cpu: str = "8"  # Kubernetes quantity: "8", "500m"
+    trainer_memory: str = "32G"  # Kubernetes quantity: "32G", "16Gi"
+    trainer_gpus: int = 1  # 0 runs the Trainer on CPU nodes
+    trainer_accelerator: str = "nvidia.com/gpu"  # the extended resource the device plugin offers
+    # Where GPU Trainers go: "label=value,..." and taints "key[=value]:Effect,...".
+    gpu_node_selector: str = "nvidia.com/gpu.present=true"
+    gpu_tolerations: str = "nvidia.com/gpu:NoSchedule"
+    beam_runner: str = "DirectRunner"
+    # Extra Beam flags, e.g. "--project=p --region=r --temp_location=gs://b/tmp".
+    beam_options: str = ""
+    beam_setup_file: str = "/pipeline/setup.py"  # ships this project to Beam workers (image path)
+    kfp_host: str = ""  # empty: $KF_PIPELINES_ENDPOINT
+    kfp_namespace: str = ""  # the profile namespace on multi-user Kubeflow; empty: single-user
+    kfp_experiment: str = "image-transfer-learning"
+    # The cluster's ML Metadata gRPC service, as pods reach it: where KFP records every
+    # run, and where the baseline (latest blessed model) is looked up.
+    kfp_mlmd_host: str = "metadata-grpc-service.kubeflow"
+    kfp_mlmd_port: int = 8080
+    cron: str = "0 0 3 * * *"  # KFP's 6-field cron: seconds minutes hours day month weekday
+    max_concurrency: int = 1
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """Everything a run needs. Build it with `PipelineConfig.for_profile(...)`."""
 
@@ -108,6 +148,7 @@ class PipelineConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     runner: RunnerConfig = field(default_factory=RunnerConfig)
+    kubeflow: KubeflowConfig = field(default_factory=KubeflowConfig)
 
     @classmethod
     def for_profile(cls, profile: str, **overrides: Any) -> PipelineConfig:
@@ -146,7 +187,7 @@ class PipelineConfig:
     # ---- derived locations: one place decides where a run writes ----
     @property
     def output_dir(self) -> str:
-        return os.path.abspath(self.runner.output_dir)
+        return _absolute_location(self.runner.output_dir)
 
     @property
     def pipeline_root(self) -> str:
@@ -167,7 +208,7 @@ class PipelineConfig:
 
     @property
     def data_dir(self) -> str:
-        return os.path.abspath(os.path.expanduser(self.data.data_dir))
+        return _absolute_location(self.data.data_dir)
 
     def beam_pipeline_args(self) -> list[str]:
         return [
@@ -208,10 +249,23 @@ _SECTIONS: dict[str, type] = {
     "training": TrainingConfig,
     "evaluation": EvaluationConfig,
     "runner": RunnerConfig,
+    "kubeflow": KubeflowConfig,
 }
 _SECTION_OF_FIELD: dict[str, str] = {
     f.name: section for section, cls in _SECTIONS.items() for f in dataclasses.fields(cls)
 }
+
+
+def is_remote_location(location: str) -> bool:
+    """Whether `location` is a URI (gs://, s3://, ...) rather than a local path."""
+    return re.match(r"^[a-z][a-z0-9+.-]*://", location) is not None
+
+
+def _absolute_location(location: str) -> str:
+    """Local paths become absolute; URIs such as gs://bucket/dir stay as they are."""
+    if is_remote_location(location):
+        return location.rstrip("/")
+    return os.path.abspath(os.path.expanduser(location))
 
 
 def _problems(config: PipelineConfig) -> list[str]:
@@ -281,6 +335,103 @@ def _problems(config: PipelineConfig) -> list[str]:
         problems.append(
             f"--beam-direct-num-workers {runner.beam_direct_num_workers} must be at least 1"
         )
+    problems += _kubeflow_problems(config.kubeflow)
+    return problems
+
+
+_CPU_QUANTITY = re.compile(r"^(\d+(\.\d+)?|\d+m)$")
+_MEMORY_QUANTITY = re.compile(r"^\d+(\.\d+)?(E|Ei|P|Pi|T|Ti|G|Gi|M|Mi|K|Ki)?$")
+_LABEL_KEY = re.compile(r"^([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([\w.-]*[A-Za-z0-9])?$")
+_TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+def parse_node_selector(text: str) -> dict[str, str]:
+    """ "a=b,c=d" -> {"a": "b", "c": "d"}; raises ValueError naming the bad entry."""
+    labels = {}
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        key, sep, value = entry.partition("=")
+        if not sep or not _LABEL_KEY.match(key):
+            raise ValueError(f"{entry!r} is not label=value")
+        labels[key] = value
+    return labels
+
+
+def parse_tolerations(text: str) -> list[dict[str, str]]:
+    """Taints in kubectl's syntax, "key[=value]:Effect,...", as Kubernetes tolerations.
+
+    A toleration without a value tolerates the taint whatever its value (operator Exists).
+    """
+    tolerations = []
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        key_value, sep, effect = entry.rpartition(":")
+        key, has_value, value = key_value.partition("=")
+        if not sep or effect not in _TAINT_EFFECTS or not _LABEL_KEY.match(key):
+            raise ValueError(
+                f"{entry!r} is not key[=value]:Effect (Effect: {', '.join(_TAINT_EFFECTS)})"
+            )
+        toleration = {"key": key, "operator": "Equal" if has_value else "Exists", "effect": effect}
+        if has_value:
+            toleration["value"] = value
+        tolerations.append(toleration)
+    return tolerations
+
+
+def _kubeflow_problems(kubeflow: KubeflowConfig) -> list[str]:
+    problems = []
+    if not kubeflow.image or any(c.isspace() for c in kubeflow.image):
+        problems.append(
+            f"--image {kubeflow.image!r} must be an image reference, e.g. REPO/NAME:TAG"
+        )
+    if not _CPU_QUANTITY.match(kubeflow.trainer_cpu):
+        problems.append(f"--trainer-cpu {kubeflow.trainer_cpu!r}: write cores, e.g. '8' or '500m'")
+    if not _MEMORY_QUANTITY.match(kubeflow.trainer_memory):
+        problems.append(
+            f"--trainer-memory {kubeflow.trainer_memory!r}: write a quantity, e.g. '32G' or '16Gi'"
+        )
+    if kubeflow.trainer_gpus < 0:
+        problems.append(f"--trainer-gpus {kubeflow.trainer_gpus} must be 0 or more")
+    if not _LABEL_KEY.match(kubeflow.trainer_accelerator):
+        problems.append(
+            f"--trainer-accelerator {kubeflow.trainer_accelerator!r} must be a resource name, "
+            "e.g. 'nvidia.com/gpu'"
+        )
+    for flag, parse, value in (
+        ("gpu-node-selector", parse_node_selector, kubeflow.gpu_node_selector),
+        ("gpu-tolerations", parse_tolerations, kubeflow.gpu_tolerations),
+    ):
+        try:
+            parse(value)
+        except ValueError as error:
+            problems.append(f"--{flag}: {error}")
+    required = BEAM_RUNNER_REQUIRED_OPTIONS.get(kubeflow.beam_runner)
+    if required is None:
+        problems.append(
+            f"--beam-runner {kubeflow.beam_runner!r}: use one of "
+            f"{', '.join(BEAM_RUNNER_REQUIRED_OPTIONS)}"
+        )
+    else:
+        options = kubeflow.beam_options.split()
+        if any(not option.startswith("--") for option in options):
+            problems.append(
+                f"--beam-options {kubeflow.beam_options!r}: write Beam flags as --name=value"
+            )
+        given = {option.split("=", 1)[0] for option in options}
+        missing = [option for option in required if option not in given]
+        if missing:
+            problems.append(
+                f"--beam-runner {kubeflow.beam_runner} needs {', '.join(missing)}: add them to "
+                f"--beam-options, e.g. --beam-options='{' '.join(o + '=...' for o in missing)}'"
+            )
+    error = cron_problem(kubeflow.cron)
+    if error:
+        problems.append(f"--cron {kubeflow.cron!r}: {error}")
+    if not kubeflow.kfp_mlmd_host or not 0 < kubeflow.kfp_mlmd_port < 65536:
+        problems.append(
+            f"--kfp-mlmd-host {kubeflow.kfp_mlmd_host!r} --kfp-mlmd-port {kubeflow.kfp_mlmd_port}: "
+            "give the cluster's MLMD gRPC service, e.g. metadata-grpc-service.kubeflow 8080"
+        )
+    if kubeflow.max_concurrency < 1:
+        problems.append(f"--max-concurrency {kubeflow.max_concurrency} must be at least 1")
     return problems
 
 

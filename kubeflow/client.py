@@ -1,0 +1,188 @@
+"""Talks to the Kubeflow Pipelines v2 API through kfp.Client: submit, schedule, list, unschedule.
+
+Host, namespace and credentials come from flags or the environment variables kfp
+itself knows; a token is handed to kfp.Client and never printed or written anywhere.
+Any failure to reach or authenticate against the API becomes one `KfpConnectionError`
+whose message names the flag or variable to set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import kfp
+import kfp_server_api
+import urllib3
+from kfp.client import set_volume_credentials
+
+from pipeline.config import PipelineConfig
+
+HOST_ENV = "KF_PIPELINES_ENDPOINT"  # read by kfp.Client itself
+TOKEN_PATH_ENV = "KF_PIPELINES_SA_TOKEN_PATH"  # kfp's service-account token file
+TOKEN_ENV = "KF_PIPELINES_TOKEN"  # a bearer token, e.g. from `gcloud auth print-access-token`
+
+
+class KfpConnectionError(RuntimeError):
+    """The KFP API cannot be used; the message says which flag or variable fixes it."""
+
+
+@dataclass
+class Connection:
+    """A kfp.Client and the host it talks to (named in every connection error)."""
+
+    client: kfp.Client
+    host: str
+
+
+@dataclass
+class RunStatus:
+    run_id: str
+    name: str
+    state: str
+    created_at: str
+
+
+def connect(config: PipelineConfig) -> Connection:
+    """A kfp.Client for the configured host, namespace and credentials."""
+    host = config.kubeflow.kfp_host or os.environ.get(HOST_ENV, "")
+    if not host:
+        raise KfpConnectionError(
+            f"no Kubeflow Pipelines host: pass --kfp-host URL or set {HOST_ENV} "
+            "(e.g. http://localhost:8080 after "
+            "`kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80`)"
+        )
+    options: dict = {"host": host}
+    if config.kubeflow.kfp_namespace:
+        options["namespace"] = config.kubeflow.kfp_namespace
+    if os.environ.get(TOKEN_ENV):
+        options["existing_token"] = os.environ[TOKEN_ENV]
+    elif os.environ.get(TOKEN_PATH_ENV):
+        if not os.path.isfile(os.environ[TOKEN_PATH_ENV]):
+            raise KfpConnectionError(
+                f"{TOKEN_PATH_ENV}={os.environ[TOKEN_PATH_ENV]} is not a file: point it at the "
+                "service-account token kubelet mounts, or unset it"
+            )
+        options["credentials"] = set_volume_credentials.ServiceAccountTokenVolumeCredentials()
+    with _explained(host):
+        return Connection(kfp.Client(**options), host)
+
+
+def submit(connection: Connection, config: PipelineConfig, package: str, run_name: str) -> str:
+    """Starts one run of the compiled `package`; returns its id."""
+    kubeflow = config.kubeflow
+    with _explained(connection.host):
+        result = connection.client.create_run_from_pipeline_package(
+            pipeline_file=package,
+            run_name=run_name,
+            experiment_name=kubeflow.kfp_experiment,
+            namespace=kubeflow.kfp_namespace or None,
+            pipeline_root=config.pipeline_root,
+        )
+    return result.run_id
+
+
+def schedule(connection: Connection, config: PipelineConfig, package: str) -> str:
+    """Creates the recurring run of `package` on `--cron`; returns its id.
+
+    No catch-up: after a pause the schedule starts the latest run only, instead of
+    one training per missed day.
+    """
+    kubeflow, client = config.kubeflow, connection.client
+    with _explained(connection.host):
+        experiment_id = _experiment_id(client, config, create=True)
+        recurring = client.create_recurring_run(
+            experiment_id=experiment_id,
+            job_name=schedule_name(config),
+            cron_expression=kubeflow.cron,
+            max_concurrency=kubeflow.max_concurrency,
+            no_catchup=True,
+            pipeline_package_path=package,
+            pipeline_root=config.pipeline_root,
+        )
+    return recurring.recurring_run_id
+
+
+def unschedule(connection: Connection, config: PipelineConfig) -> list[str]:
+    """Deletes the recurring runs `schedule` created for this pipeline; returns their ids."""
+    client = connection.client
+    with _explained(connection.host):
+        experiment_id = _experiment_id(client, config, create=False)
+        if experiment_id is None:
+            return []
+        response = client.list_recurring_runs(
+            experiment_id=experiment_id, filter=_name_filter(schedule_name(config)), page_size=100
+        )
+        ids = [r.recurring_run_id for r in response.recurring_runs or []]
+        for recurring_run_id in ids:
+            client.delete_recurring_run(recurring_run_id)
+    return ids
+
+
+def recent_runs(connection: Connection, config: PipelineConfig, limit: int) -> list[RunStatus]:
+    """The newest runs of the experiment, newest first."""
+    client = connection.client
+    with _explained(connection.host):
+        experiment_id = _experiment_id(client, config, create=False)
+        if experiment_id is None:
+            return []
+        response = client.list_runs(
+            experiment_id=experiment_id, page_size=limit, sort_by="created_at desc"
+        )
+    return [
+        RunStatus(run.run_id, run.display_name, run.state or "", str(run.created_at or ""))
+        for run in response.runs or []
+    ]
+
+
+def schedule_name(config: PipelineConfig) -> str:
+    return f"{config.runner.pipeline_name}-schedule"
+
+
+def _experiment_id(client: kfp.Client, config: PipelineConfig, create: bool) -> str | None:
+    kubeflow = config.kubeflow
+    namespace = kubeflow.kfp_namespace or None
+    if create:
+        return client.create_experiment(kubeflow.kfp_experiment, namespace=namespace).experiment_id
+    response = client.list_experiments(
+        filter=_name_filter(kubeflow.kfp_experiment), namespace=namespace, page_size=1
+    )
+    experiments = response.experiments or []
+    return experiments[0].experiment_id if experiments else None
+
+
+def _name_filter(display_name: str) -> str:
+    return json.dumps(
+        {
+            "predicates": [
+                {"operation": "EQUALS", "key": "display_name", "stringValue": display_name}
+            ]
+        }
+    )
+
+
+@contextlib.contextmanager
+def _explained(client_or_host: kfp.Client | str) -> Iterator[None]:
+    """Turns transport and auth failures of the KFP API into one KfpConnectionError."""
+    host = (
+        client_or_host if isinstance(client_or_host, str) else client_or_host._existing_config.host  # noqa: SLF001 - kfp keeps no public copy
+    )
+    try:
+        yield
+    except (urllib3.exceptions.HTTPError, TimeoutError) as error:
+        # TimeoutError: kfp.Client gave up on the health check after its retries.
+        raise KfpConnectionError(
+            f"cannot reach Kubeflow Pipelines at {host} ({type(error).__name__}): check --kfp-host "
+            f"or {HOST_ENV}, and that the API is reachable (e.g. `kubectl port-forward`)"
+        ) from None
+    except kfp_server_api.ApiException as error:
+        if error.status in (401, 403):
+            raise KfpConnectionError(
+                f"Kubeflow Pipelines at {host} rejected the credentials (HTTP {error.status} "
+                f"{error.reason}): set {TOKEN_ENV} to a valid bearer token or {TOKEN_PATH_ENV} "
+                "to a service-account token file, and --kfp-namespace to a namespace you may use"
+            ) from None
+        raise

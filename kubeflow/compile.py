@@ -1,0 +1,163 @@
+"""Compiles the pipeline into a Kubeflow Pipelines v2 YAML with TFX's KubeflowV2DagRunner.
+
+The DAG is whatever `pipeline.create.create_pipeline` returns for the Kubeflow variant
+(no Resolver node: open-source KFP cannot execute resolver executors). On top of
+TFX's compilation this module adds what the TFX compiler cannot express:
+
+- the pipeline root as `defaultPipelineRoot`, because TFX keeps it only in the
+  runtime config, which its YAML output drops;
+- the GPU node pool placement of the Trainer (node selector and tolerations) as the
+  Kubernetes `PlatformSpec` document that `kfp-kubernetes` writes, appended to the YAML.
+
+The Trainer's CPU, memory and accelerator limits are a `ResourceSpec`, which the TFX
+compiler does carry (`with_platform_config`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import yaml
+from kfp.pipeline_spec import pipeline_spec_pb2
+from tfx import v1 as tfx
+from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
+
+from kubeflow.locations import check_cluster_locations
+from pipeline.config import (
+    ConfigError,
+    KubeflowConfig,
+    PipelineConfig,
+    parse_node_selector,
+    parse_tolerations,
+)
+from pipeline.create import create_pipeline
+
+# Every task runs this module, which restores what the open-source KFP launcher
+# drops from input artifacts and then runs TFX's own v2 entrypoint
+# (tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor).
+CONTAINER_COMMAND = ("python", "-m", "kubeflow.executor_entrypoint")
+TRAINER_ID = "Trainer"
+ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
+
+_MEMORY_UNITS_IN_G = {
+    "E": 1e9, "P": 1e6, "T": 1e3, "G": 1.0, "M": 1e-3, "K": 1e-6,
+    "Ei": 2**60 / 1e9, "Pi": 2**50 / 1e9, "Ti": 2**40 / 1e9,
+    "Gi": 2**30 / 1e9, "Mi": 2**20 / 1e9, "Ki": 2**10 / 1e9,
+}  # fmt: skip
+
+
+def beam_pipeline_args(config: PipelineConfig) -> list[str]:
+    """Beam flags for the Beam-powered components: the local DirectRunner ones, or a cluster runner.
+
+    A distributed runner gets `--setup_file`, so Beam builds this project (the
+    TfdsExampleGen source, `trainer_module.preprocessing`) and installs it on its workers.
+    """
+    kubeflow = config.kubeflow
+    if kubeflow.beam_runner == "DirectRunner":
+        return config.beam_pipeline_args() + kubeflow.beam_options.split()
+    return [
+        f"--runner={kubeflow.beam_runner}",
+        f"--setup_file={kubeflow.beam_setup_file}",
+        *kubeflow.beam_options.split(),
+    ]
+
+
+def trainer_resources(kubeflow: KubeflowConfig) -> ResourceSpec:
+    """The Trainer's limits in both encodings KFP backends read (like the kfp SDK writes them).
+
+    Older backends read the numeric fields (`cpuLimit` in cores, `memoryLimit` in G,
+    `accelerator.type/count`); newer ones the string fields (`resourceCpuLimit`, ...).
+    """
+    spec = ResourceSpec(
+        cpu_limit=_cores(kubeflow.trainer_cpu),
+        memory_limit=_gigabytes(kubeflow.trainer_memory),
+        resource_cpu_limit=kubeflow.trainer_cpu,
+        resource_memory_limit=kubeflow.trainer_memory,
+    )
+    if kubeflow.trainer_gpus > 0:
+        spec.accelerator.type = kubeflow.trainer_accelerator
+        spec.accelerator.count = kubeflow.trainer_gpus
+        spec.accelerator.resource_type = kubeflow.trainer_accelerator
+        spec.accelerator.resource_count = str(kubeflow.trainer_gpus)
+    return spec
+
+
+def trainer_placement(kubeflow: KubeflowConfig) -> dict:
+    """The Trainer's node selector and tolerations in kfp-kubernetes' KubernetesExecutorConfig.
+
+    They only make sense for a GPU Trainer: with no GPU requested it may run anywhere.
+    """
+    if kubeflow.trainer_gpus == 0:
+        return {}
+    placement: dict = {}
+    labels = parse_node_selector(kubeflow.gpu_node_selector)
+    if labels:
+        placement["nodeSelector"] = {"labels": labels}
+    tolerations = parse_tolerations(kubeflow.gpu_tolerations)
+    if tolerations:
+        placement["tolerations"] = tolerations
+    return placement
+
+
+def build_kubeflow_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
+    """The pipeline of the Kubeflow variant, with the Trainer's resource limits attached."""
+    pipeline = create_pipeline(
+        config, include_resolver=False, beam_pipeline_args=beam_pipeline_args(config)
+    )
+    trainer = next(c for c in pipeline.components if c.id == TRAINER_ID)
+    trainer.with_platform_config(trainer_resources(config.kubeflow))
+    return pipeline
+
+
+def compile_pipeline(config: PipelineConfig, output_path: str) -> str:
+    """Writes the KFP v2 YAML of the pipeline for `config` to `output_path`; returns the path.
+
+    Runs offline: nothing is uploaded (Transform and Trainer code is referenced by
+    dotted path into the image, not by module file).
+    """
+    if not output_path.endswith((".yaml", ".yml")):
+        raise ConfigError(f"--output {output_path!r}: the package must be a .yaml file")
+    check_cluster_locations(config)
+    pipeline = build_kubeflow_pipeline(config)
+    runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
+        config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
+            default_image=config.kubeflow.image,
+            default_commands=list(CONTAINER_COMMAND),
+            # Schema 2.1 passes exec properties as `parameterValues`, the only field the
+            # open-source KFP v2 driver fills, and gives each executor its inputs spec.
+            use_pipeline_spec_2_1=True,
+        )
+    )
+    pipeline_spec = runner.run(pipeline, write_out=False)["pipelineSpec"]
+    pipeline_spec["defaultPipelineRoot"] = config.pipeline_root
+    documents = [pipeline_spec]
+    placement = trainer_placement(config.kubeflow)
+    if placement:
+        executor_label = pipeline_spec["components"][TRAINER_ID]["executorLabel"]
+        documents.append(
+            {
+                "platforms": {
+                    "kubernetes": {"deploymentSpec": {"executors": {executor_label: placement}}}
+                }
+            }
+        )
+    buffer = io.StringIO()
+    buffer.write(f"# PIPELINE DEFINITION\n# Name: {config.runner.pipeline_name}\n")
+    buffer.write(f"# Compiled by `python -m kubeflow compile` (profile {config.profile}).\n")
+    yaml.safe_dump_all(documents, buffer, sort_keys=True)
+    os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
+    with open(output_path, "w") as f:
+        f.write(buffer.getvalue())
+    return output_path
+
+
+def _cores(quantity: str) -> float:
+    return float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+def _gigabytes(quantity: str) -> float:
+    for unit in sorted(_MEMORY_UNITS_IN_G, key=len, reverse=True):
+        if quantity.endswith(unit):
+            return float(quantity[: -len(unit)]) * _MEMORY_UNITS_IN_G[unit]
+    return float(quantity) / 1e9

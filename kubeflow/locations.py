@@ -1,0 +1,24 @@
+"""Checks that a Kubeflow run reads and writes storage that every pod can reach."""
+
+from __future__ import annotations
+
+from pipeline.config import ConfigError, PipelineConfig, is_remote_location
+
+
+def check_cluster_locations(config: PipelineConfig) -> None:
+    """Raises ConfigError unless data and outputs are URIs (gs://...), not local paths.
+
+    Each task runs in its own pod: a local path would be a different, empty directory
+    in every one of them.
+    """
+    problems = [
+        f"--{flag} {value!r} is a local path: every Kubeflow pod must reach it, so use a bucket, "
+        f"e.g. --{flag} gs://BUCKET/{example}"
+        for flag, value, example in (
+            ("output-dir", config.runner.output_dir, "image-transfer"),
+            ("data-dir", config.data.data_dir, "tfds"),
+        )
+        if not is_remote_location(value)
+    ]
+    if problems:
+        raise ConfigError("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))

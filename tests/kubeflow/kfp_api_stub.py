@@ -1,0 +1,121 @@
+"""A loopback HTTP server that records requests and answers like the KFP v2beta1 REST API.
+
+It stands in for a Kubeflow Pipelines API server in contract tests: it binds to
+127.0.0.1 only, answers only the routes the tests need with canned bodies, refuses
+everything after MAX_REQUESTS, times out idle connections, and is shut down by its
+context manager.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+API = "/apis/v2beta1"
+MAX_REQUESTS = 50
+EXPERIMENT = {"experiment_id": "exp-1", "display_name": "image-transfer-learning"}
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: dict | None
+    authorization: str | None
+
+
+@dataclass
+class KfpApiStub:
+    """Answers like an empty KFP backend; `reject_auth` answers 401 except on /healthz."""
+
+    reject_auth: bool = False
+    experiments: list[dict] = field(default_factory=list)
+    recurring_runs: list[dict] = field(default_factory=list)
+    runs: list[dict] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+
+    def __enter__(self) -> KfpApiStub:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            timeout = 10
+
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                self._answer()
+
+            def do_POST(self):  # noqa: N802
+                self._answer()
+
+            def do_DELETE(self):  # noqa: N802
+                self._answer()
+
+            def log_message(self, *args):
+                pass
+
+            def _answer(self):
+                url = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                request = Request(
+                    self.command,
+                    url.path,
+                    parse_qs(url.query),
+                    body,
+                    self.headers.get("Authorization"),
+                )
+                if len(stub.requests) >= MAX_REQUESTS:
+                    status, payload = 503, {"error": "request limit of the test server"}
+                else:
+                    stub.requests.append(request)
+                    status, payload = stub.respond(request)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def calls(self) -> list[tuple[str, str]]:
+        return [(r.method, r.path) for r in self.requests]
+
+    def respond(self, request: Request) -> tuple[int, dict]:
+        method, path = request.method, request.path
+        if path == f"{API}/healthz":
+            return 200, {"multi_user": False}
+        if self.reject_auth:
+            return 401, {"error": "Unauthorized", "code": 16}
+        if (method, path) == ("GET", f"{API}/experiments"):
+            return 200, {"experiments": self.experiments, "total_size": len(self.experiments)}
+        if (method, path) == ("POST", f"{API}/experiments"):
+            self.experiments.append(EXPERIMENT)
+            return 200, EXPERIMENT
+        if (method, path) == ("POST", f"{API}/runs"):
+            return 200, {"run_id": "run-1", **request.body, "state": "PENDING"}
+        if (method, path) == ("GET", f"{API}/runs"):
+            return 200, {"runs": self.runs, "total_size": len(self.runs)}
+        if (method, path) == ("POST", f"{API}/recurringruns"):
+            return 200, {"recurring_run_id": "rr-1", **request.body}
+        if (method, path) == ("GET", f"{API}/recurringruns"):
+            return 200, {"recurringRuns": self.recurring_runs}  # the server's JSON name
+        if method == "DELETE" and path.startswith(f"{API}/recurringruns/"):
+            return 200, {}
+        return 404, {"error": f"no route {method} {path}"}

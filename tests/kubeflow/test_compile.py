@@ -1,0 +1,125 @@
+"""`python -m kubeflow compile`: the KFP v2 YAML, read back with kfp's own loader.
+
+No cluster runs it here; these tests check the compiled contract that a KFP v2
+backend executes: tasks, container commands, Trainer resources and placement.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kubeflow.cli import main
+from kubeflow.compile import (
+    CONTAINER_COMMAND,
+    beam_pipeline_args,
+    trainer_placement,
+    trainer_resources,
+)
+from pipeline.config import PipelineConfig
+
+
+def test_compiles_offline_in_seconds_into_a_pipeline_spec(compiled):
+    spec = compiled.pipeline_spec
+    assert spec.pipeline_info.name == "image-transfer-learning"
+    assert spec.schema_version == "2.1.0"
+    assert spec.default_pipeline_root == "gs://bucket/image-transfer/pipeline_root"
+    assert compiled.seconds < 30, f"compiling took {compiled.seconds:.1f} s (TFX already imported)"
+
+
+def test_the_dag_has_no_resolver_and_every_executor_is_a_container(compiled):
+    tasks = set(compiled.pipeline_spec.root.dag.tasks)
+    for prefix in ("TfdsExampleGen", "StatisticsGen", "SchemaGen", "Transform", "Trainer"):
+        assert prefix in tasks
+    # Task names are component ids: Evaluator and Pusher may be subclasses named after them.
+    assert compiled.task("Evaluator") and [t for t in tasks if "Pusher" in t]
+    assert not [t for t in tasks if "resolver" in t.lower()]
+    executors = compiled.deployment.executors
+    assert len(executors) == len(tasks)
+    for label, executor in executors.items():
+        assert executor.WhichOneof("spec") == "container", label
+
+
+def test_every_task_runs_the_tfx_v2_entrypoint_in_the_configured_image(compiled):
+    for task in compiled.pipeline_spec.root.dag.tasks:
+        container = compiled.container(task)
+        assert tuple(container.command) == CONTAINER_COMMAND
+        assert container.image == "registry.example/tfx-image-transfer:test"
+        args = list(container.args)
+        assert args[0] == "--executor_class_path"
+        assert args[2:4] == ["--json_serialized_invocation_args", "{{$}}"]
+        # Pipeline spec 2.1: every executor receives its inputs spec (artifact types).
+        assert args[4] == "--json_serialized_inputs_spec_args"
+
+
+def test_the_trainer_gets_the_configured_limits_and_accelerator(compiled):
+    resources = compiled.container("Trainer").resources
+    assert resources.cpu_limit == 6.0
+    assert resources.resource_cpu_limit == "6"
+    assert resources.memory_limit == pytest.approx(24 * 2**30 / 1e9)  # 24Gi in G
+    assert resources.resource_memory_limit == "24Gi"
+    assert (resources.accelerator.type, resources.accelerator.count) == ("nvidia.com/gpu", 2)
+    assert resources.accelerator.resource_type == "nvidia.com/gpu"
+    assert resources.accelerator.resource_count == "2"
+
+
+def test_the_trainer_is_placed_on_the_gpu_node_pool(compiled):
+    assert compiled.kubernetes_executors == {
+        compiled.executor_label("Trainer"): {
+            "nodeSelector": {"labels": {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}},
+            "tolerations": [
+                {
+                    "key": "nvidia.com/gpu",
+                    "operator": "Equal",
+                    "value": "present",
+                    "effect": "NoSchedule",
+                },
+                {"key": "dedicated", "operator": "Exists", "effect": "NoExecute"},
+            ],
+        }
+    }
+
+
+def test_no_other_task_requests_a_gpu_or_resources(compiled):
+    for task in set(compiled.pipeline_spec.root.dag.tasks) - {"Trainer"}:
+        container = compiled.container(task)
+        assert not container.HasField("resources"), task
+        assert "gpu" not in str(container).lower(), task
+
+
+def test_beam_components_get_the_distributed_runner_and_the_setup_file(compiled):
+    expected = [
+        "--runner=DataflowRunner",
+        "--setup_file=/pipeline/setup.py",
+        "--project=proj",
+        "--region=europe-west4",
+        "--temp_location=gs://bucket/tmp",
+    ]
+    for prefix in ("TfdsExampleGen", "StatisticsGen", "Transform", "Evaluator"):
+        task = compiled.task(prefix)
+        assert list(compiled.container(task).args)[-len(expected) :] == expected, task
+
+
+def test_module_code_is_referenced_by_dotted_path_not_uploaded(compiled):
+    assert "trainer_module.preprocessing.preprocessing_fn" in compiled.text
+    assert "trainer_module.run.run_fn" in compiled.text
+    assert "module_file" not in compiled.text and ".whl" not in compiled.text
+
+
+def test_direct_runner_is_the_default_and_keeps_the_local_beam_settings():
+    config = PipelineConfig.for_profile("full")
+    assert beam_pipeline_args(config) == config.beam_pipeline_args()
+
+
+def test_a_cpu_trainer_requests_no_accelerator_and_no_gpu_placement():
+    kubeflow = PipelineConfig.for_profile("full", trainer_gpus=0).kubeflow
+    assert not trainer_resources(kubeflow).HasField("accelerator")
+    assert trainer_placement(kubeflow) == {}
+
+
+def test_local_locations_are_refused_before_compiling(tmp_path, capsys):
+    output = tmp_path / "p.yaml"
+    assert main(["compile", "--output", str(output)]) == 2
+    error = capsys.readouterr().err
+    assert "--output-dir 'outputs' is a local path" in error
+    assert "--data-dir 'data/tfds' is a local path" in error
+    assert not output.exists()

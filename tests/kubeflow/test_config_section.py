@@ -1,0 +1,80 @@
+"""The kubeflow section of PipelineConfig: flags, validation, cluster locations."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from kubeflow.locations import check_cluster_locations
+from pipeline.config import (
+    ConfigError,
+    PipelineConfig,
+    add_config_arguments,
+    config_from_args,
+    parse_node_selector,
+    parse_tolerations,
+)
+
+
+def test_every_kubeflow_field_is_a_flag():
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    args = parser.parse_args(
+        ["--trainer-gpus", "4", "--beam-runner", "FlinkRunner",
+         "--beam-options=--flink_master=flink:8081",  # "=": the value starts with "--"
+         "--kfp-namespace", "team-a", "--max-concurrency", "2"]
+    )  # fmt: skip
+    kubeflow = config_from_args(args).kubeflow
+    assert (kubeflow.trainer_gpus, kubeflow.beam_runner) == (4, "FlinkRunner")
+    assert (kubeflow.kfp_namespace, kubeflow.max_concurrency) == ("team-a", 2)
+    assert kubeflow.beam_options == "--flink_master=flink:8081"
+
+
+def test_invalid_kubeflow_settings_are_all_reported_with_their_flags():
+    with pytest.raises(ConfigError) as raised:
+        PipelineConfig.for_profile(
+            "full",
+            trainer_cpu="lots",
+            trainer_memory="32 GB",
+            trainer_gpus=-1,
+            gpu_node_selector="pool",
+            gpu_tolerations="nvidia.com/gpu:Sometimes",
+            beam_runner="SparkRunner",
+            cron="0 3 * * *",
+            max_concurrency=0,
+            image="",
+        )
+    message = str(raised.value)
+    for expected in (
+        "--trainer-cpu 'lots'",
+        "--trainer-memory '32 GB'",
+        "--trainer-gpus -1",
+        "--gpu-node-selector: 'pool' is not label=value",
+        "--gpu-tolerations: 'nvidia.com/gpu:Sometimes'",
+        "--beam-runner SparkRunner needs --spark_master_url",
+        "--cron '0 3 * * *'",
+        "--max-concurrency 0",
+        "--image ''",
+    ):
+        assert expected in message
+
+
+def test_node_selector_and_tolerations_use_kubernetes_terms():
+    assert parse_node_selector("a=b, pool=gpu") == {"a": "b", "pool": "gpu"}
+    assert parse_node_selector("") == {}
+    assert parse_tolerations("nvidia.com/gpu:NoSchedule,team=ml:NoExecute") == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "team", "operator": "Equal", "effect": "NoExecute", "value": "ml"},
+    ]
+
+
+def test_bucket_locations_stay_uris_and_local_paths_become_absolute(tmp_path):
+    remote = PipelineConfig.for_profile("full", output_dir="gs://b/run/", data_dir="gs://b/tfds")
+    assert remote.pipeline_root == "gs://b/run/pipeline_root"
+    assert remote.data_dir == "gs://b/tfds"
+    check_cluster_locations(remote)
+    local = PipelineConfig.for_profile("full", output_dir=str(tmp_path))
+    assert local.pipeline_root == str(tmp_path / "pipeline_root")
+    with pytest.raises(ConfigError, match="--output-dir .* is a local path"):
+        check_cluster_locations(local)
