@@ -32,12 +32,14 @@ from pipeline.config import (
     parse_tolerations,
 )
 from pipeline.create import create_pipeline
+from pipeline.registry.store import Target
 
 # Every task runs this module, which restores what the open-source KFP launcher
 # drops from input artifacts and then runs TFX's own v2 entrypoint
 # (tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor).
 CONTAINER_COMMAND = ("python", "-m", "kubeflow.executor_entrypoint")
 TRAINER_ID = "Trainer"
+PUSHER_ID = "Pusher"
 ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
 
 _MEMORY_UNITS_IN_G = {
@@ -100,10 +102,24 @@ def trainer_placement(kubeflow: KubeflowConfig) -> dict:
     return placement
 
 
+def serving_volume(config: PipelineConfig) -> dict:
+    """The Pusher's mount of the serving volume, in kfp-kubernetes' KubernetesExecutorConfig."""
+    return {
+        "pvcMount": [{"constant": config.kubeflow.serving_pvc, "mountPath": config.serving_dir}]
+    }
+
+
 def build_kubeflow_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     """The pipeline of the Kubeflow variant, with the Trainer's resource limits attached."""
     pipeline = create_pipeline(
-        config, include_resolver=False, beam_pipeline_args=beam_pipeline_args(config)
+        config,
+        include_resolver=False,
+        # Replaces the Resolver: finds the latest blessed model in the cluster's MLMD.
+        baseline_lookup=Target(
+            host=config.kubeflow.kfp_mlmd_host, port=config.kubeflow.kfp_mlmd_port
+        ),
+        beam_pipeline_args=beam_pipeline_args(config),
+        custom_label_validation=False,  # not compilable for KFP v2 (see create_pipeline)
     )
     trainer = next(c for c in pipeline.components if c.id == TRAINER_ID)
     trainer.with_platform_config(trainer_resources(config.kubeflow))
@@ -132,15 +148,17 @@ def compile_pipeline(config: PipelineConfig, output_path: str) -> str:
     pipeline_spec = runner.run(pipeline, write_out=False)["pipelineSpec"]
     pipeline_spec["defaultPipelineRoot"] = config.pipeline_root
     documents = [pipeline_spec]
-    placement = trainer_placement(config.kubeflow)
-    if placement:
-        executor_label = pipeline_spec["components"][TRAINER_ID]["executorLabel"]
+    executor_configs = {
+        pipeline_spec["components"][node_id]["executorLabel"]: platform_config
+        for node_id, platform_config in (
+            (TRAINER_ID, trainer_placement(config.kubeflow)),
+            (PUSHER_ID, serving_volume(config)),
+        )
+        if platform_config
+    }
+    if executor_configs:
         documents.append(
-            {
-                "platforms": {
-                    "kubernetes": {"deploymentSpec": {"executors": {executor_label: placement}}}
-                }
-            }
+            {"platforms": {"kubernetes": {"deploymentSpec": {"executors": executor_configs}}}}
         )
     buffer = io.StringIO()
     buffer.write(f"# PIPELINE DEFINITION\n# Name: {config.runner.pipeline_name}\n")

@@ -103,6 +103,9 @@ class RunnerConfig:
 
     pipeline_name: str = "image-transfer-learning"
     output_dir: str = "outputs"
+    # Where blessed models are published; empty: <output dir>/serving. Must be a
+    # file system with atomic rename (a local or mounted directory, not a bucket).
+    serving_dir: str = ""
     beam_direct_running_mode: str = "in_memory"  # ~30% faster than multi_processing on 2 cores
     beam_direct_num_workers: int = 1
     enable_cache: bool = True
@@ -135,6 +138,9 @@ class KubeflowConfig:
     # run, and where the baseline (latest blessed model) is looked up.
     kfp_mlmd_host: str = "metadata-grpc-service.kubeflow"
     kfp_mlmd_port: int = 8080
+    # The PersistentVolumeClaim mounted at --serving-dir in the Pusher's pod (the model
+    # server mounts it too): versions are published by atomic rename, which buckets lack.
+    serving_pvc: str = ""
     cron: str = "0 0 3 * * *"  # KFP's 6-field cron: seconds minutes hours day month weekday
     max_concurrency: int = 1
 
@@ -200,6 +206,8 @@ class PipelineConfig:
     @property
     def serving_dir(self) -> str:
         """Pushed models land in `<serving_dir>/<model_name>/<version>/`."""
+        if self.runner.serving_dir:
+            return _absolute_location(self.runner.serving_dir)
         return os.path.join(self.output_dir, "serving")
 
     @property

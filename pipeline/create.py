@@ -27,6 +27,7 @@ def create_pipeline(
     beam_pipeline_args: list[str] | None = None,
     include_resolver: bool = True,
     baseline_lookup: Target | None = None,
+    custom_label_validation: bool = True,
 ) -> tfx.dsl.Pipeline:
     """ExampleGen -> Statistics/Schema/Validator -> Transform -> Trainer -> Evaluator -> Pusher.
 
@@ -42,6 +43,10 @@ def create_pipeline(
             a LatestBlessedModel component finds the baseline instead (on
             Kubeflow: the cluster's metadata gRPC service). Neither: no
             baseline, value thresholds only.
+        custom_label_validation: whether ExampleValidator also runs the SQL check
+            that every label is a known class. TFX 1.16's Kubeflow v2 compiler
+            rejects the proto placeholder this check is passed as, so the
+            Kubeflow variant validates against the schema only.
 
     Functions run inside Transform and Trainer are referenced by dotted path into
     the installed package, not by module file, so no orchestrator has to
@@ -66,7 +71,9 @@ def create_pipeline(
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"],
         schema=schema_gen.outputs["schema"],
-        custom_validation_config=make_custom_validation_config(),
+        custom_validation_config=(
+            make_custom_validation_config() if custom_label_validation else None
+        ),
     )
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],

@@ -16,6 +16,10 @@ import pytest
 CLUSTER_FLAGS = (
     "--output-dir", "gs://bucket/image-transfer",
     "--data-dir", "gs://bucket/tfds",
+    "--serving-dir", "/models",
+    "--serving-pvc", "served-models",
+    "--kfp-mlmd-host", "mlmd.kubeflow.svc",
+    "--kfp-mlmd-port", "9090",
     "--image", "registry.example/tfx-image-transfer:test",
     "--trainer-cpu", "6",
     "--trainer-memory", "24Gi",

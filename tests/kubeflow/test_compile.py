@@ -63,20 +63,32 @@ def test_the_trainer_gets_the_configured_limits_and_accelerator(compiled):
 
 
 def test_the_trainer_is_placed_on_the_gpu_node_pool(compiled):
-    assert compiled.kubernetes_executors == {
-        compiled.executor_label("Trainer"): {
-            "nodeSelector": {"labels": {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}},
-            "tolerations": [
-                {
-                    "key": "nvidia.com/gpu",
-                    "operator": "Equal",
-                    "value": "present",
-                    "effect": "NoSchedule",
-                },
-                {"key": "dedicated", "operator": "Exists", "effect": "NoExecute"},
-            ],
-        }
+    assert compiled.kubernetes_executors[compiled.executor_label("Trainer")] == {
+        "nodeSelector": {"labels": {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}},
+        "tolerations": [
+            {
+                "key": "nvidia.com/gpu",
+                "operator": "Equal",
+                "value": "present",
+                "effect": "NoSchedule",
+            },
+            {"key": "dedicated", "operator": "Exists", "effect": "NoExecute"},
+        ],
     }
+
+
+def test_only_the_pusher_mounts_the_serving_volume_where_it_publishes(compiled):
+    pusher = compiled.executor_label(compiled.task("Pusher"))
+    assert compiled.kubernetes_executors[pusher] == {
+        "pvcMount": [{"constant": "served-models", "mountPath": "/models"}]
+    }
+    assert set(compiled.kubernetes_executors) == {compiled.executor_label("Trainer"), pusher}
+    assert "/models/cats_vs_dogs" in compiled.text  # the Pusher's destination
+
+
+def test_the_baseline_is_looked_up_in_the_configured_cluster_mlmd(compiled):
+    assert compiled.task("LatestBlessedModel")
+    assert "mlmd.kubeflow.svc" in compiled.text and "9090" in compiled.text
 
 
 def test_no_other_task_requests_a_gpu_or_resources(compiled):
@@ -122,4 +134,5 @@ def test_local_locations_are_refused_before_compiling(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "--output-dir 'outputs' is a local path" in error
     assert "--data-dir 'data/tfds' is a local path" in error
+    assert "--serving-dir" in error and "--serving-pvc" in error
     assert not output.exists()

@@ -70,7 +70,13 @@ def test_node_selector_and_tolerations_use_kubernetes_terms():
 
 
 def test_bucket_locations_stay_uris_and_local_paths_become_absolute(tmp_path):
-    remote = PipelineConfig.for_profile("full", output_dir="gs://b/run/", data_dir="gs://b/tfds")
+    remote = PipelineConfig.for_profile(
+        "full",
+        output_dir="gs://b/run/",
+        data_dir="gs://b/tfds",
+        serving_dir="/models",
+        serving_pvc="models",
+    )
     assert remote.pipeline_root == "gs://b/run/pipeline_root"
     assert remote.data_dir == "gs://b/tfds"
     check_cluster_locations(remote)
@@ -78,3 +84,12 @@ def test_bucket_locations_stay_uris_and_local_paths_become_absolute(tmp_path):
     assert local.pipeline_root == str(tmp_path / "pipeline_root")
     with pytest.raises(ConfigError, match="--output-dir .* is a local path"):
         check_cluster_locations(local)
+
+
+def test_pushed_models_need_a_mounted_volume_not_a_bucket():
+    """The Pusher publishes by atomic rename: a bucket cannot, an unmounted pod path is lost."""
+    cluster = {"output_dir": "gs://b/run", "data_dir": "gs://b/tfds"}
+    for serving in ({}, {"serving_dir": "gs://b/serving", "serving_pvc": "models"}):
+        config = PipelineConfig.for_profile("full", **cluster, **serving)
+        with pytest.raises(ConfigError, match="--serving-dir .*--serving-pvc"):
+            check_cluster_locations(config)
