@@ -22,6 +22,8 @@ PROFILES = ("sample", "full")
 WEIGHTS_IMAGENET = "imagenet"
 WEIGHTS_NONE = "none"
 BEAM_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
+TRAINING_LOOPS = ("fit", "custom")
+MIXED_PRECISION_MODES = ("none", "float16", "bfloat16")
 XCEPTION_MIN_IMAGE_SIZE = 71  # keras.applications.Xception rejects smaller inputs.
 # Kubeflow Pipelines only accepts these names; we use them everywhere for one name per pipeline.
 _PIPELINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
@@ -68,6 +70,17 @@ class TrainingConfig:
     fine_tune_epochs: int = 10
     fine_tune_learning_rate: float = 1e-5
     seed: int = 1337
+    # "fit": Keras fit(); "custom": the guide's tf.GradientTape loop (same stages, metrics, logs).
+    training_loop: str = "fit"
+    # Without augmentation the frozen base sees the same pixels every head epoch: run it once
+    # per example and train the head on the cached features (the guide's "lighter workflow").
+    feature_cache: bool = True
+    # Each stage ends with the weights of its epoch with the lowest eval loss.
+    restore_best_weights: bool = True
+    early_stopping_patience: int = 0  # epochs without eval-loss improvement; 0: never stop early
+    # GPU paths: compute dtype of the layers (logits and loss stay float32), and XLA.
+    mixed_precision: str = "none"
+    jit_compile: bool = False
 
 
 @dataclass(frozen=True)
@@ -254,6 +267,19 @@ def _problems(config: PipelineConfig) -> list[str]:
     ):
         if not value > 0:
             problems.append(f"--{flag} {value} must be positive")
+    if training.training_loop not in TRAINING_LOOPS:
+        problems.append(
+            f"--training-loop {training.training_loop!r}: use one of {', '.join(TRAINING_LOOPS)}"
+        )
+    if training.mixed_precision not in MIXED_PRECISION_MODES:
+        problems.append(
+            f"--mixed-precision {training.mixed_precision!r}: "
+            f"use one of {', '.join(MIXED_PRECISION_MODES)}"
+        )
+    if training.early_stopping_patience < 0:
+        problems.append(
+            f"--early-stopping-patience {training.early_stopping_patience} must be 0 (off) or more"
+        )
     if not 0 <= training.dropout_rate < 1:
         problems.append(f"--dropout-rate {training.dropout_rate} must be in [0, 1)")
     if not 0 <= training.rotation_factor <= 1:
