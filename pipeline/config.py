@@ -267,15 +267,11 @@ def _problems(config: PipelineConfig) -> list[str]:
     ):
         if not value > 0:
             problems.append(f"--{flag} {value} must be positive")
-    if training.training_loop not in TRAINING_LOOPS:
-        problems.append(
-            f"--training-loop {training.training_loop!r}: use one of {', '.join(TRAINING_LOOPS)}"
-        )
-    if training.mixed_precision not in MIXED_PRECISION_MODES:
-        problems.append(
-            f"--mixed-precision {training.mixed_precision!r}: "
-            f"use one of {', '.join(MIXED_PRECISION_MODES)}"
-        )
+    problems += _choice_problems(
+        ("training-loop", training.training_loop, TRAINING_LOOPS),
+        ("mixed-precision", training.mixed_precision, MIXED_PRECISION_MODES),
+        ("beam-direct-running-mode", runner.beam_direct_running_mode, BEAM_RUNNING_MODES),
+    )
     if training.early_stopping_patience < 0:
         problems.append(
             f"--early-stopping-patience {training.early_stopping_patience} must be 0 (off) or more"
@@ -290,16 +286,20 @@ def _problems(config: PipelineConfig) -> list[str]:
         problems.append(f"--max-accuracy-drop {evaluation.max_accuracy_drop} must be in [0, 1]")
     if not re.match(r"^[\w.-]+$", evaluation.model_name):
         problems.append(f"--model-name {evaluation.model_name!r} must be a plain directory name")
-    if runner.beam_direct_running_mode not in BEAM_RUNNING_MODES:
-        problems.append(
-            f"--beam-direct-running-mode {runner.beam_direct_running_mode!r}: "
-            f"use one of {', '.join(BEAM_RUNNING_MODES)}"
-        )
     if runner.beam_direct_num_workers < 1:
         problems.append(
             f"--beam-direct-num-workers {runner.beam_direct_num_workers} must be at least 1"
         )
     return problems
+
+
+def _choice_problems(*fields: tuple[str, str, tuple[str, ...]]) -> list[str]:
+    """One problem per (flag, value, allowed values) whose value is not allowed."""
+    return [
+        f"--{flag} {value!r}: use one of {', '.join(choices)}"
+        for flag, value, choices in fields
+        if value not in choices
+    ]
 
 
 # ---- command line: one flag per field, generated so flags and fields never drift ----

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 import tensorflow as tf
 import tf_keras as keras
 
@@ -9,6 +12,7 @@ from pipeline.config import TrainingConfig
 from trainer_module import callbacks as services
 from trainer_module import custom_loop, feature_cache, objective
 from trainer_module.model import TransferModel
+from trainer_module.progress import PROGRESS_LOGGER
 
 
 def compile_for_stage(model: keras.Model, learning_rate: float, jit_compile: bool = False) -> None:
@@ -42,8 +46,15 @@ def train_head(
     model = transfer.model
     if feature_cache.applies(config.augment, config.feature_cache):
         model = transfer.head
+        started = time.perf_counter()
         train_cache = feature_cache.extract(transfer.features, train_data)
         eval_cache = feature_cache.extract(transfer.features, eval_data)
+        logging.getLogger(PROGRESS_LOGGER).info(
+            "head trains on cached base features of %d + %d examples (extracted in %.1f s)",
+            len(train_cache.labels),
+            len(eval_cache.labels),
+            time.perf_counter() - started,
+        )
         train_data = train_cache.dataset(shuffle_seed=config.seed)
         eval_data = eval_cache.dataset(shuffle_seed=None)
     compile_for_stage(model, config.head_learning_rate, config.jit_compile)
