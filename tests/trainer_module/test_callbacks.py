@@ -40,15 +40,19 @@ def test_stage_services_follow_the_config():
     assert callbacks.stage_services(quiet) == []
 
 
+def tiny_data() -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices(
+        (np.random.default_rng(0).normal(size=(8, 3)).astype("float32"), np.ones(8, "float32"))
+    ).batch(4)
+
+
 class StopAfterFirstEpoch(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.model.stop_training = True
 
 
 def test_custom_loop_honours_callbacks_like_fit():
-    data = tf.data.Dataset.from_tensor_slices(
-        (np.random.default_rng(0).normal(size=(8, 3)).astype("float32"), np.ones(8, "float32"))
-    ).batch(4)
+    data = tiny_data()
     model = tiny_model()
     history = custom_loop.fit_custom(
         model,
@@ -66,3 +70,17 @@ def test_custom_loop_honours_callbacks_like_fit():
         "val_binary_accuracy",
         "train_seconds",
     }
+
+
+def test_custom_loop_writes_tensorboard_logs_for_train_and_eval(tmp_path):
+    data = tiny_data()
+    custom_loop.fit_custom(
+        tiny_model(),
+        data,
+        data,
+        initial_epoch=2,
+        epochs=4,
+        callbacks=[keras.callbacks.TensorBoard(log_dir=str(tmp_path))],
+    )
+    for split in ("train", "validation"):
+        assert list((tmp_path / split).glob("events.out.tfevents.*")), split
