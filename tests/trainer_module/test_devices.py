@@ -8,7 +8,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from pipeline.config import ConfigError, PipelineConfig
-from trainer_module import custom_loop, devices, training
+from trainer_module import custom_loop, devices, feature_cache, training
 from trainer_module import model as model_lib
 
 SIZE = 71
@@ -33,11 +33,19 @@ def test_a_mirrored_plan_builds_a_mirrored_strategy_over_its_devices():
     assert strategy.extended.worker_devices == ("/job:localhost/replica:0/task:0/device:CPU:0",)
 
 
-def test_both_loops_train_inside_a_mirrored_strategy():
-    strategy = devices.make_strategy(devices.StrategyPlan("mirrored", ("/cpu:0",), 4))
-    data = tf.data.Dataset.from_tensor_slices(
+def tiny_data() -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices(
         (np.random.default_rng(0).normal(size=(8, 3)).astype("float32"), np.ones(8, "float32"))
     ).batch(4)
+
+
+def mirrored() -> tf.distribute.Strategy:
+    # A CPU device stands in for the GPUs: MirroredStrategy accepts any local devices.
+    return devices.make_strategy(devices.StrategyPlan("mirrored", ("/cpu:0",), 4))
+
+
+def test_both_loops_train_inside_a_mirrored_strategy():
+    strategy, data = mirrored(), tiny_data()
     for loop in ("fit", "custom"):
         with strategy.scope():
             tiny = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
@@ -65,15 +73,21 @@ def test_mixed_precision_computes_in_half_but_keeps_logits_and_loss_in_float32(m
     assert scaled == (mode == "float16")  # float16 needs loss scaling; bfloat16 does not
 
 
+def test_feature_cache_extracts_inside_a_mirrored_strategy():
+    with mirrored().scope():
+        extractor = keras.Sequential([keras.Input((3,)), keras.layers.Dense(5)])
+    cache = feature_cache.extract(extractor, tiny_data())
+    assert cache.features.shape == (8, 5) and cache.features.dtype == np.float32
+    assert cache.labels.shape == (8,) and cache.batch_size == 4
+
+
 def test_custom_loop_scales_the_float16_loss_and_still_learns():
     with devices.precision_policy("float16"):
         tiny = keras.Sequential(
             [keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(1, dtype="float32")]
         )
     training.compile_for_stage(tiny, 0.1)
-    data = tf.data.Dataset.from_tensor_slices(
-        (np.random.default_rng(0).normal(size=(8, 3)).astype("float32"), np.ones(8, "float32"))
-    ).batch(4)
+    data = tiny_data()
     history = custom_loop.fit_custom(tiny, data, data, initial_epoch=0, epochs=3, callbacks=[])
     assert history.history["loss"][-1] < history.history["loss"][0]
 
