@@ -98,8 +98,8 @@ def steady_images_per_second(examples: int, seconds: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=600, help="generated dataset size")
-    parser.add_argument("--head-epochs", type=int, default=3)
-    parser.add_argument("--fine-tune-epochs", type=int, default=2)
+    parser.add_argument("--head-epochs", type=int, default=6)
+    parser.add_argument("--fine-tune-epochs", type=int, default=3)
     parser.add_argument("--workdir", default=None, help="default: a new temporary directory")
     args = parser.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="trainer_throughput_")
