@@ -115,7 +115,11 @@ def _predict(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"model: {model_dir}")
-    predictions = predict_files(model_dir, args.images)
+    try:
+        predictions = predict_files(model_dir, args.images)
+    except ValueError as error:  # a model without the signature predict needs
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     for p in predictions:
         if p.error:
             print(f"{p.path}\terror: {p.error}")

@@ -32,6 +32,8 @@ BEAM_RUNNER_REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
     "FlinkRunner": ("--flink_master",),
     "SparkRunner": ("--spark_master_url",),
 }
+TRAINING_LOOPS = ("fit", "custom")
+MIXED_PRECISION_MODES = ("none", "float16", "bfloat16")
 XCEPTION_MIN_IMAGE_SIZE = 71  # keras.applications.Xception rejects smaller inputs.
 # Kubeflow Pipelines only accepts these names; we use them everywhere for one name per pipeline.
 _PIPELINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
@@ -84,6 +86,17 @@ class TrainingConfig:
     fine_tune_epochs: int = 10
     fine_tune_learning_rate: float = 1e-5
     seed: int = 1337
+    # "fit": Keras fit(); "custom": the guide's tf.GradientTape loop (same stages, metrics, logs).
+    training_loop: str = "fit"
+    # Without augmentation the frozen base sees the same pixels every head epoch: run it once
+    # per example and train the head on the cached features (the guide's "lighter workflow").
+    feature_cache: bool = True
+    # Each stage ends with the weights of its epoch with the lowest eval loss.
+    restore_best_weights: bool = True
+    early_stopping_patience: int = 0  # epochs without eval-loss improvement; 0: never stop early
+    # GPU paths: compute dtype of the layers (logits and loss stay float32), and XLA.
+    mixed_precision: str = "none"
+    jit_compile: bool = False
 
 
 @dataclass(frozen=True)
@@ -324,6 +337,15 @@ def _problems(config: PipelineConfig) -> list[str]:
     ):
         if not value > 0:
             problems.append(f"--{flag} {value} must be positive")
+    problems += _choice_problems(
+        ("training-loop", training.training_loop, TRAINING_LOOPS),
+        ("mixed-precision", training.mixed_precision, MIXED_PRECISION_MODES),
+        ("beam-direct-running-mode", runner.beam_direct_running_mode, BEAM_RUNNING_MODES),
+    )
+    if training.early_stopping_patience < 0:
+        problems.append(
+            f"--early-stopping-patience {training.early_stopping_patience} must be 0 (off) or more"
+        )
     if not 0 <= training.dropout_rate < 1:
         problems.append(f"--dropout-rate {training.dropout_rate} must be in [0, 1)")
     if not 0 <= training.rotation_factor <= 1:
@@ -334,11 +356,6 @@ def _problems(config: PipelineConfig) -> list[str]:
         problems.append(f"--max-accuracy-drop {evaluation.max_accuracy_drop} must be in [0, 1]")
     if not re.match(r"^[\w.-]+$", evaluation.model_name):
         problems.append(f"--model-name {evaluation.model_name!r} must be a plain directory name")
-    if runner.beam_direct_running_mode not in BEAM_RUNNING_MODES:
-        problems.append(
-            f"--beam-direct-running-mode {runner.beam_direct_running_mode!r}: "
-            f"use one of {', '.join(BEAM_RUNNING_MODES)}"
-        )
     if runner.beam_direct_num_workers < 1:
         problems.append(
             f"--beam-direct-num-workers {runner.beam_direct_num_workers} must be at least 1"
@@ -441,6 +458,15 @@ def _kubeflow_problems(kubeflow: KubeflowConfig) -> list[str]:
     if kubeflow.max_concurrency < 1:
         problems.append(f"--max-concurrency {kubeflow.max_concurrency} must be at least 1")
     return problems
+
+
+def _choice_problems(*fields: tuple[str, str, tuple[str, ...]]) -> list[str]:
+    """One problem per (flag, value, allowed values) whose value is not allowed."""
+    return [
+        f"--{flag} {value!r}: use one of {', '.join(choices)}"
+        for flag, value, choices in fields
+        if value not in choices
+    ]
 
 
 # ---- command line: one flag per field, generated so flags and fields never drift ----

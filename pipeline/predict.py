@@ -1,4 +1,4 @@
-"""Scores image files with a pushed model through its `serving_default` signature."""
+"""Scores image files with a pushed model through its `serving_image_bytes` signature."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from trainer_module import features
+
+IMAGE_BYTES_SIGNATURE = "serving_image_bytes"
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,23 @@ def make_example(image_bytes: bytes) -> bytes:
 
 
 def predict_files(model_dir: str, paths: list[str]) -> list[Prediction]:
-    """One prediction per file; a file that cannot be read or decoded gets an error instead."""
-    serve = tf.saved_model.load(model_dir).signatures["serving_default"]
+    """One prediction per file; a file that cannot be read or decoded gets an error instead.
+
+    Files go one request each, as independent clients would send them: an
+    unreadable one fails alone.
+    """
+    signatures = tf.saved_model.load(model_dir).signatures
+    if IMAGE_BYTES_SIGNATURE not in signatures:
+        raise ValueError(
+            f"{model_dir} has no {IMAGE_BYTES_SIGNATURE!r} signature (signatures: "
+            f"{', '.join(signatures)}): it was trained by an older version; run the pipeline again"
+        )
+    serve = signatures[IMAGE_BYTES_SIGNATURE]
     predictions = []
     for path in paths:
         try:
             with open(path, "rb") as f:
-                outputs = serve(examples=tf.constant([make_example(f.read())]))
+                outputs = serve(images=tf.constant([f.read()]))
         except OSError as error:
             predictions.append(Prediction(path, error=f"cannot read: {error.strerror}"))
             continue

@@ -13,6 +13,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from pipeline.config import WEIGHTS_IMAGENET, WEIGHTS_NONE, TrainingConfig
+from trainer_module import devices
 
 XCEPTION_NOTOP_WEIGHTS = "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
@@ -55,41 +56,61 @@ def resolve_weights(weights: str) -> str | None:
 
 @dataclass
 class TransferModel:
-    """The full model and a handle on its pretrained base, which the stages (un)freeze."""
+    """The full model and handles on its parts, which share their layers (and weights).
+
+    `base` is what the stages (un)freeze. `features` (pixels -> pooled base output)
+    and `head` (pooled features -> logit) exist for the feature-cache fast path:
+    training `head` trains the very Dropout and Dense layers of `model`.
+    """
 
     model: keras.Model
     base: keras.Model
+    features: keras.Model
+    head: keras.Model
 
 
 def build_transfer_model(config: TrainingConfig, image_size: int) -> TransferModel:
-    """Builds the model with the base frozen, ready for `train_head`."""
-    base = keras.applications.Xception(
-        weights=resolve_weights(config.weights),
-        input_shape=(image_size, image_size, 3),
-        include_top=False,
-    )
-    base.trainable = False
+    """Builds the model with the base frozen, ready for `train_head`.
 
-    inputs = keras.Input(shape=(image_size, image_size, 3), dtype=tf.uint8, name="pixels")
-    x = tf.cast(inputs, tf.float32)
-    if config.augment:
-        x = keras.Sequential(
-            [
-                keras.layers.RandomFlip("horizontal", seed=config.seed),
-                keras.layers.RandomRotation(config.rotation_factor, seed=config.seed),
-            ],
-            name="augmentation",
-        )(x)
-    # Xception expects inputs in [-1, 1].
-    x = keras.layers.Rescaling(1.0 / 127.5, offset=-1)(x)
-    # training=False keeps the base's BatchNorm layers in inference mode even
-    # after the base is unfrozen for fine-tuning: their moving statistics stay
-    # the ImageNet ones instead of being wrecked by small, new batches.
-    x = base(x, training=False)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    x = keras.layers.Dropout(config.dropout_rate)(x)
-    outputs = keras.layers.Dense(1, name="logit")(x)
-    return TransferModel(model=keras.Model(inputs, outputs, name="transfer_model"), base=base)
+    Layers compute in `config.mixed_precision`; the logit layer is float32 so the
+    logits and the loss on them keep full precision.
+    """
+    with devices.precision_policy(config.mixed_precision):
+        base = keras.applications.Xception(
+            weights=resolve_weights(config.weights),
+            input_shape=(image_size, image_size, 3),
+            include_top=False,
+        )
+        base.trainable = False
+
+        inputs = keras.Input(shape=(image_size, image_size, 3), dtype=tf.uint8, name="pixels")
+        x = tf.cast(inputs, tf.float32)
+        if config.augment:
+            x = keras.Sequential(
+                [
+                    keras.layers.RandomFlip("horizontal", seed=config.seed),
+                    keras.layers.RandomRotation(config.rotation_factor, seed=config.seed),
+                ],
+                name="augmentation",
+            )(x)
+        # Xception expects inputs in [-1, 1].
+        x = keras.layers.Rescaling(1.0 / 127.5, offset=-1)(x)
+        # training=False keeps the base's BatchNorm layers in inference mode even
+        # after the base is unfrozen for fine-tuning: their moving statistics stay
+        # the ImageNet ones instead of being wrecked by small, new batches.
+        x = base(x, training=False)
+        pooled = keras.layers.GlobalAveragePooling2D()(x)
+        dropout = keras.layers.Dropout(config.dropout_rate)
+        logit = keras.layers.Dense(1, name="logit", dtype="float32")
+        outputs = logit(dropout(pooled))
+        head_inputs = keras.Input(shape=pooled.shape[1:], name="pooled_features")
+        # Built inside the policy too: compile() adds loss scaling for mixed_float16 models.
+        return TransferModel(
+            model=keras.Model(inputs, outputs, name="transfer_model"),
+            base=base,
+            features=keras.Model(inputs, pooled, name="feature_extractor"),
+            head=keras.Model(head_inputs, logit(dropout(head_inputs)), name="head"),
+        )
 
 
 def recalibrate_batchnorm(base: keras.Model, images: tf.Tensor) -> None:

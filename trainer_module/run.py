@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import tensorflow as tf
@@ -11,9 +12,10 @@ import tf_keras as keras
 from tfx.components.trainer.fn_args_utils import FnArgs
 
 from pipeline.config import WEIGHTS_NONE, TrainingConfig
-from trainer_module import data, model, serving, training
-from trainer_module.progress import EpochProgress
+from trainer_module import data, devices, model, serving, training
+from trainer_module.progress import PROGRESS_LOGGER, EpochProgress
 
+HISTORY_FILE = "history.json"
 # Images whose statistics initialise a random base's BatchNorm layers.
 _CALIBRATION_IMAGES = 64
 
@@ -24,20 +26,31 @@ def run_fn(fn_args: FnArgs) -> None:
     image_size = int(fn_args.custom_config["image_size"])
     keras.utils.set_random_seed(config.seed)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    plan = devices.plan_strategy(devices.visible_gpu_names(), config.batch_size)
+    strategy = devices.make_strategy(plan)
+    logging.getLogger(PROGRESS_LOGGER).info(
+        "training with %s strategy on %s, global batch %d, precision %s, %s loop",
+        plan.kind,
+        ", ".join(plan.devices) or "CPU",
+        plan.global_batch_size,
+        devices.keras_policy_name(config.mixed_precision),
+        config.training_loop,
+    )
 
     def dataset(files: list[str], shuffle: bool) -> tf.data.Dataset:
         return data.make_dataset(
             files,
             tf_transform_output,
             image_size,
-            config.batch_size,
+            plan.global_batch_size,
             shuffle_seed=config.seed if shuffle else None,
         )
 
     train_data = dataset(fn_args.train_files, shuffle=True)
     eval_data = dataset(fn_args.eval_files, shuffle=False)
 
-    transfer = model.build_transfer_model(config, image_size)
+    with strategy.scope():
+        transfer = model.build_transfer_model(config, image_size)
     if config.weights == WEIGHTS_NONE:
         images, _ = next(iter(train_data.unbatch().batch(_CALIBRATION_IMAGES)))
         model.recalibrate_batchnorm(transfer.base, images)
@@ -51,7 +64,7 @@ def run_fn(fn_args: FnArgs) -> None:
         config,
         [tensorboard, EpochProgress("head", total_epochs)],
     )
-    histories = {"head": head.history}
+    histories = {"head": head}
     if config.fine_tune_epochs:
         fine = training.fine_tune(
             transfer,
@@ -60,22 +73,27 @@ def run_fn(fn_args: FnArgs) -> None:
             config,
             [tensorboard, EpochProgress("fine-tune", total_epochs)],
         )
-        histories["fine_tune"] = fine.history
+        histories["fine_tune"] = fine
 
     signatures = serving.make_serving_signatures(transfer.model, tf_transform_output, image_size)
     tf.saved_model.save(transfer.model, fn_args.serving_model_dir, signatures=signatures)
-    _write_history(fn_args.model_run_dir, histories)
+    # Epochs are numbered on the one axis both stages share (as in TensorBoard), from 1.
+    history = {
+        stage: {
+            "epoch": [e + 1 for e in h.epoch],
+            **{name: [float(v) for v in values] for name, values in h.history.items()},
+        }
+        for stage, h in histories.items()
+    }
+    # Next to the TensorBoard logs, and inside the model so it travels with every push.
+    for path in (
+        os.path.join(fn_args.model_run_dir, HISTORY_FILE),
+        os.path.join(fn_args.serving_model_dir, "assets.extra", HISTORY_FILE),
+    ):
+        _write_json(path, history)
 
 
-def _write_history(model_run_dir: str, histories: dict[str, dict[str, list[float]]]) -> None:
-    """Per-stage metrics per epoch, for reports, next to the TensorBoard logs."""
-    tf.io.gfile.makedirs(model_run_dir)
-    with tf.io.gfile.GFile(os.path.join(model_run_dir, "history.json"), "w") as f:
-        json.dump(
-            {
-                stage: {k: [float(v) for v in vs] for k, vs in h.items()}
-                for stage, h in histories.items()
-            },
-            f,
-            indent=2,
-        )
+def _write_json(path: str, content: dict) -> None:
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.gfile.GFile(path, "w") as f:
+        json.dump(content, f, indent=2)

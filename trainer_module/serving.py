@@ -1,4 +1,17 @@
-"""Serving signatures: raw JPEG tf.Examples in, dog probability out, Transform's graph inside."""
+"""Serving signatures: raw images in, dog probability and class out, Transform's graph inside.
+
+- `serving_default`: serialized tf.Examples holding the raw image bytes (what
+  the pipeline's data and TFMA use).
+- `serving_image_bytes`: a batch of raw JPEG/PNG/GIF/BMP bytes, for clients
+  that do not build tf.Examples (REST with base64 strings).
+- `transform_features`: serialized raw tf.Examples -> the transformed features
+  the Trainer saw, for debugging skew.
+
+The Transform graph (tft_layer) decodes and resizes in all of them, so serving
+cannot drift from training. An undecodable image fails its request with
+InvalidArgumentError (an error response in TF Serving); it cannot crash the
+server process, and the next request is served normally.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +25,14 @@ from trainer_module import features
 def make_serving_signatures(
     model: keras.Model, tf_transform_output: tft.TFTransformOutput, image_size: int
 ) -> dict[str, tf.types.experimental.ConcreteFunction]:
-    """Returns {"serving_default": fn(examples) -> {probability, class_id, class_name}}.
-
-    The Transform graph (tft_layer) does the decoding and resizing, so serving
-    cannot drift from training.
-    """
+    """Returns the three signatures above as concrete functions for `tf.saved_model.save`."""
     # Tracked as an attribute so its assets and variables are saved with the model.
     model.tft_layer = tf_transform_output.transform_features_layer()
     raw_spec = tf_transform_output.raw_feature_spec()
-    serving_spec = {features.RAW_IMAGE_KEY: raw_spec[features.RAW_IMAGE_KEY]}
+    image_spec = {features.RAW_IMAGE_KEY: raw_spec[features.RAW_IMAGE_KEY]}
+    labelled_spec = {**image_spec, features.LABEL_KEY: raw_spec[features.LABEL_KEY]}
 
-    @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
-    def serve_tf_examples(serialized_examples: tf.Tensor) -> dict[str, tf.Tensor]:
-        raw = tf.io.parse_example(serialized_examples, serving_spec)
+    def predict(raw: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         transformed = model.tft_layer(raw)
         pixels = features.decode_pixels_batch(transformed[features.PIXELS_KEY], image_size)
         probability = tf.sigmoid(tf.reshape(model(pixels, training=False), [-1]))
@@ -35,4 +43,22 @@ def make_serving_signatures(
             "class_name": tf.gather(tf.constant(features.CLASS_NAMES), class_id),
         }
 
-    return {"serving_default": serve_tf_examples.get_concrete_function()}
+    @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
+    def serve_tf_examples(serialized_examples: tf.Tensor) -> dict[str, tf.Tensor]:
+        return predict(tf.io.parse_example(serialized_examples, image_spec))
+
+    @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="images")])
+    def serve_image_bytes(images: tf.Tensor) -> dict[str, tf.Tensor]:
+        # Shaped as parsing a tf.Example would shape it (the schema may say [1] per image).
+        image_shape = image_spec[features.RAW_IMAGE_KEY].shape
+        return predict({features.RAW_IMAGE_KEY: tf.reshape(images, [-1, *image_shape])})
+
+    @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
+    def transform_features(serialized_examples: tf.Tensor) -> dict[str, tf.Tensor]:
+        return model.tft_layer(tf.io.parse_example(serialized_examples, labelled_spec))
+
+    return {
+        "serving_default": serve_tf_examples.get_concrete_function(),
+        "serving_image_bytes": serve_image_bytes.get_concrete_function(),
+        "transform_features": transform_features.get_concrete_function(),
+    }

@@ -1,0 +1,109 @@
+"""Benchmark: the head stage on cached features vs on images, 20 epochs each, same run.
+
+Both arms start from the same weights on the same images (the offline sample
+drawings, decoded and resized as Transform does), without augmentation, as
+`feature_cache` requires. The baseline runs the frozen Xception on every image
+every epoch; the cache runs it once. Prints seconds, the speedup (goal >= 5x)
+and the eval accuracy of each arm (tolerance: 0.05 absolute, i.e. the two
+heads differ by dropout noise only).
+
+    flock /tmp/heavy.lock python -m benchmarks.feature_cache [--examples 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tf_keras as keras  # noqa: E402
+
+from pipeline.config import PipelineConfig  # noqa: E402
+from pipeline.sample_data import draw_image  # noqa: E402
+from trainer_module import features, training  # noqa: E402
+from trainer_module import model as model_lib  # noqa: E402
+
+SPEEDUP_GOAL = 5.0
+ACCURACY_TOLERANCE = 0.05
+
+
+def sample_images(n: int, image_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = random.Random(seed)
+    labels = np.array([i % 2 for i in range(n)], dtype=np.float32)
+    images = np.stack(
+        [features.decode_and_resize(draw_image(int(y), rng), image_size).numpy() for y in labels]
+    )
+    return images, labels
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=300, help="train examples (eval: 1/4)")
+    parser.add_argument("--image-size", type=int, default=96)
+    parser.add_argument("--epochs", type=int, default=20)
+    args = parser.parse_args()
+
+    base = PipelineConfig.for_profile(
+        "sample", image_size=args.image_size, head_epochs=args.epochs, augment=False
+    ).training
+    batch = base.batch_size
+    train_images, train_labels = sample_images(args.examples, args.image_size, seed=0)
+    eval_images, eval_labels = sample_images(args.examples // 4, args.image_size, seed=1)
+    train = (
+        tf.data.Dataset.from_tensor_slices((train_images, train_labels))
+        .shuffle(len(train_labels), seed=base.seed)
+        .batch(batch)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    evaluation = tf.data.Dataset.from_tensor_slices((eval_images, eval_labels)).batch(batch)
+
+    keras.utils.set_random_seed(base.seed)
+    reference = model_lib.build_transfer_model(base, args.image_size)
+    model_lib.recalibrate_batchnorm(reference.base, train_images[:64])
+    initial = reference.model.get_weights()
+
+    results = {}
+    for arm, cached in (("images (baseline)", False), ("cached features", True)):
+        config = PipelineConfig.for_profile(
+            "sample",
+            image_size=args.image_size,
+            head_epochs=args.epochs,
+            augment=False,
+            feature_cache=cached,
+        ).training
+        keras.utils.set_random_seed(config.seed)
+        transfer = model_lib.build_transfer_model(config, args.image_size)
+        transfer.model.set_weights(initial)
+        started = time.perf_counter()
+        training.train_head(transfer, train, evaluation, config, [])
+        seconds = time.perf_counter() - started
+        training.compile_for_stage(transfer.model, config.head_learning_rate)
+        _, accuracy = transfer.model.evaluate(evaluation, verbose=0)
+        results[arm] = (seconds, accuracy)
+        print(f"{arm:18s} {args.epochs} head epochs: {seconds:7.1f} s, eval acc {accuracy:.4f}")
+
+    (base_s, base_acc), (cache_s, cache_acc) = results.values()
+    speedup = base_s / cache_s
+    print(
+        f"feature-cache speedup: {speedup:.1f}x (goal >= {SPEEDUP_GOAL:.0f}x: "
+        f"{'met' if speedup >= SPEEDUP_GOAL else 'NOT met'})"
+    )
+    gap = abs(base_acc - cache_acc)
+    print(
+        f"eval accuracy difference: {gap:.4f} (tolerance {ACCURACY_TOLERANCE}: "
+        f"{'within' if gap <= ACCURACY_TOLERANCE else 'OUTSIDE'})"
+    )
+    print(
+        f"({args.examples} train / {args.examples // 4} eval images at {args.image_size}px, "
+        f"batch {batch}, weights none, {os.cpu_count()} CPUs)"
+    )
+
+
+if __name__ == "__main__":
+    main()

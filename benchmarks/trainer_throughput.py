@@ -1,0 +1,148 @@
+"""Benchmark: training throughput inside the TFX Trainer vs a plain Keras script, same run.
+
+1. Runs the real pipeline (LocalDagRunner, sample profile, generated data) once.
+2. On the very same transformed examples Transform wrote, trains the guide's
+   model with a plain Keras script: tf.data + keras.applications.Xception +
+   compile/fit, nothing from `trainer_module` except the stopwatch callback.
+3. Prints images/s per stage for both and their ratio (goal >= 0.95x).
+
+Images/s = training examples / training seconds of an epoch (evaluation
+excluded), median over each stage's epochs after its first (which traces).
+
+    flock /tmp/heavy.lock python -m benchmarks.trainer_throughput [--examples 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import statistics
+import tempfile
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+import tensorflow_transform as tft  # noqa: E402
+import tf_keras as keras  # noqa: E402
+
+from pipeline.config import PipelineConfig  # noqa: E402
+from pipeline.local_runner import run_locally  # noqa: E402
+from pipeline.sample_data import generate_sample_dataset  # noqa: E402
+from trainer_module.callbacks import TRAIN_SECONDS, TrainTimer  # noqa: E402
+
+GOAL = 0.95
+
+
+def plain_keras_stages(
+    root: str, image_size: int, batch_size: int, head_epochs: int, fine_epochs: int
+) -> dict[str, list[float]]:
+    """The guide's code as a plain script on Transform's output: train seconds per epoch."""
+    transform_dir = glob.glob(os.path.join(root, "Transform", "transform_graph", "*"))[0]
+    spec = tft.TFTransformOutput(transform_dir).transformed_feature_spec()
+
+    def dataset(split: str, shuffle: bool) -> tf.data.Dataset:
+        pattern = os.path.join(root, "Transform", "transformed_examples", "*", split, "*")
+        data = tf.data.TFRecordDataset(sorted(glob.glob(pattern)), compression_type="GZIP")
+        if shuffle:
+            data = data.shuffle(1024, seed=1)
+
+        def parse(serialized):
+            example = tf.io.parse_single_example(serialized, spec)
+            image = tf.io.parse_tensor(example["pixels"], tf.uint8)
+            image = tf.ensure_shape(image, [image_size, image_size, 3])
+            return image, tf.cast(example["label"], tf.float32)
+
+        return data.map(parse, tf.data.AUTOTUNE).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    train, validation = dataset("Split-train", True), dataset("Split-eval", False)
+    base = keras.applications.Xception(
+        weights=None, input_shape=(image_size, image_size, 3), include_top=False
+    )
+    base.trainable = False
+    inputs = keras.Input(shape=(image_size, image_size, 3), dtype=tf.uint8)
+    x = tf.cast(inputs, tf.float32)
+    x = keras.layers.RandomFlip("horizontal")(x)
+    x = keras.layers.RandomRotation(0.1)(x)
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(x)
+    x = base(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.2)(x)
+    model = keras.Model(inputs, keras.layers.Dense(1)(x))
+
+    seconds = {}
+    for stage, learning_rate, epochs in (
+        ("head", 1e-3, head_epochs),
+        ("fine_tune", 1e-5, fine_epochs),
+    ):
+        base.trainable = stage == "fine_tune"
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss=keras.losses.BinaryCrossentropy(from_logits=True),
+            metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)],
+        )
+        history = model.fit(
+            train, epochs=epochs, validation_data=validation, callbacks=[TrainTimer()], verbose=0
+        )
+        seconds[stage] = history.history[TRAIN_SECONDS]
+    return seconds
+
+
+def steady_images_per_second(examples: int, seconds: list[float]) -> float:
+    steady = seconds[1:] or seconds
+    return examples / statistics.median(steady)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=600, help="generated dataset size")
+    parser.add_argument("--head-epochs", type=int, default=6)
+    parser.add_argument("--fine-tune-epochs", type=int, default=3)
+    parser.add_argument("--workdir", default=None, help="default: a new temporary directory")
+    args = parser.parse_args()
+    workdir = args.workdir or tempfile.mkdtemp(prefix="trainer_throughput_")
+
+    data_dir = os.path.join(workdir, "tfds")
+    generate_sample_dataset(data_dir, num_examples=args.examples, seed=0)
+    config = PipelineConfig.for_profile(
+        "sample",
+        data_dir=data_dir,
+        output_dir=os.path.join(workdir, "out"),
+        head_epochs=args.head_epochs,
+        fine_tune_epochs=args.fine_tune_epochs,
+        enable_cache=False,
+    )
+    summary = run_locally(config)
+    train_examples = summary.split_counts["train"]
+    (history_file,) = glob.glob(
+        os.path.join(config.pipeline_root, "Trainer", "model_run", "*", "history.json")
+    )
+    with open(history_file) as f:
+        trainer = {stage: h[TRAIN_SECONDS] for stage, h in json.load(f).items()}
+
+    plain = plain_keras_stages(
+        config.pipeline_root,
+        config.data.image_size,
+        config.training.batch_size,
+        args.head_epochs,
+        args.fine_tune_epochs,
+    )
+    print(
+        f"{train_examples} training images at {config.data.image_size}px, batch "
+        f"{config.training.batch_size}, {os.cpu_count()} CPUs; images/s, median of the "
+        "epochs after each stage's first"
+    )
+    for stage in ("head", "fine_tune"):
+        tfx_rate = steady_images_per_second(train_examples, trainer[stage])
+        plain_rate = steady_images_per_second(train_examples, plain[stage])
+        ratio = tfx_rate / plain_rate
+        print(
+            f"{stage:9s}  TFX Trainer {tfx_rate:7.1f}  plain Keras {plain_rate:7.1f}  "
+            f"ratio {ratio:.3f} (goal >= {GOAL}: {'met' if ratio >= GOAL else 'NOT met'})"
+        )
+
+
+if __name__ == "__main__":
+    main()

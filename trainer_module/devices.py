@@ -1,0 +1,67 @@
+"""Where and in which precision the model trains: distribution strategy and mixed precision.
+
+Both are decided from the configuration and the devices TensorFlow sees, so the
+same run_fn uses every GPU of a multi-GPU machine and still runs on a laptop CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import tensorflow as tf
+import tf_keras as keras
+
+# The config's `mixed_precision` value -> the Keras policy the layers compute in.
+_POLICIES = {"none": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
+
+
+@dataclass(frozen=True)
+class StrategyPlan:
+    """Which strategy to use, on which devices, and the global batch it implies."""
+
+    kind: str  # "mirrored" (several GPUs) or "default" (one device)
+    devices: tuple[str, ...]
+    global_batch_size: int
+
+
+def plan_strategy(gpu_names: list[str], batch_size_per_replica: int) -> StrategyPlan:
+    """A pure function of the visible GPUs: MirroredStrategy from two GPUs up.
+
+    `batch_size` in the config is per replica, as in the guide's single-device
+    recipe; each of N GPUs gets that many examples, so the global batch is N times
+    larger and every replica does the same work per step as one device would.
+    """
+    if len(gpu_names) > 1:
+        return StrategyPlan("mirrored", tuple(gpu_names), batch_size_per_replica * len(gpu_names))
+    return StrategyPlan("default", tuple(gpu_names), batch_size_per_replica)
+
+
+def visible_gpu_names() -> list[str]:
+    """Logical GPU device names, e.g. ['/device:GPU:0', '/device:GPU:1']."""
+    return [device.name for device in tf.config.list_logical_devices("GPU")]
+
+
+def make_strategy(plan: StrategyPlan) -> tf.distribute.Strategy:
+    if plan.kind == "mirrored":
+        return tf.distribute.MirroredStrategy(devices=list(plan.devices))
+    return tf.distribute.get_strategy()
+
+
+def keras_policy_name(mixed_precision: str) -> str:
+    return _POLICIES[mixed_precision]
+
+
+@contextlib.contextmanager
+def precision_policy(mixed_precision: str) -> Iterator[None]:
+    """Layers created inside compute in the configured precision; the global policy is
+    restored afterwards so that nothing built later (Transform's layer, other models in
+    the same process) inherits it. Layers keep the policy they were created with.
+    """
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(keras_policy_name(mixed_precision))
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
