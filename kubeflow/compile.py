@@ -20,8 +20,8 @@ import os
 
 import yaml
 from kfp.pipeline_spec import pipeline_spec_pb2
-from tfx import v1 as tfx
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
+from tfx.orchestration.pipeline import Pipeline
 
 from kubeflow.locations import check_cluster_locations
 from pipeline.config import (
@@ -109,7 +109,7 @@ def serving_volume(config: PipelineConfig) -> dict:
     }
 
 
-def build_kubeflow_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
+def build_kubeflow_pipeline(config: PipelineConfig) -> Pipeline:
     """The pipeline of the Kubeflow variant, with the Trainer's resource limits attached."""
     pipeline = create_pipeline(
         config,

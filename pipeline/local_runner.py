@@ -6,7 +6,8 @@ import logging
 import os
 import time
 
-from tfx import v1 as tfx
+from tfx.orchestration import metadata
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
 from pipeline import run_summary
 from pipeline.config import PipelineConfig
@@ -28,16 +29,14 @@ def run_locally(config: PipelineConfig) -> run_summary.RunSummary:
     log_path = os.path.join(config.output_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
     pipeline = create_pipeline(
         config,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            config.metadata_path
-        ),
+        metadata_connection_config=metadata.sqlite_metadata_connection_config(config.metadata_path),
     )
     failure: BaseException | None = None
     with captured_output(log_path, verbose=config.runner.verbose) as view:
         view.print(f"pipeline {config.runner.pipeline_name}, profile {config.profile}")
         view.print(f"full log: {log_path}")
         try:
-            tfx.orchestration.LocalDagRunner().run(pipeline)
+            LocalDagRunner().run(pipeline)
         except Exception as error:  # reported below, after the summary is written
             logging.exception("pipeline run failed")
             failure = error

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tfx import v1 as tfx
+from tfx.components import Evaluator
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel, component_spec, standard_artifacts
 
@@ -61,7 +61,7 @@ class LatestBlessedModel(base_component.BaseComponent):
         )
 
 
-class EvaluatorWithOptionalBaseline(tfx.components.Evaluator):
+class EvaluatorWithOptionalBaseline(Evaluator):
     """`tfx.components.Evaluator`; a LatestBlessedModel output that found nothing is no baseline."""
 
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.EvaluatorExecutor)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from tfx import v1 as tfx
+from tfx.components import Pusher
 from tfx.dsl.components.base import executor_spec
 
 from components.versioned_pusher import executor
 
 
-class VersionedPusher(tfx.components.Pusher):
+class VersionedPusher(Pusher):
     """Same inputs, outputs and parameters as `tfx.components.Pusher`.
 
     Example:
