@@ -25,6 +25,7 @@ RUN python -m pip install --no-cache-dir \
 # /pipeline/setup.py (--setup_file) and install them on their workers.
 WORKDIR /pipeline
 COPY setup.py ./
+COPY core/ core/
 COPY components/ components/
 COPY pipeline/ pipeline/
 COPY trainer_module/ trainer_module/

@@ -13,7 +13,16 @@ setup(
     description="Xception transfer learning on cats_vs_dogs as a TFX pipeline.",
     python_requires=">=3.11,<3.12",
     packages=find_packages(
-        include=["pipeline", "components", "components.*", "trainer_module", "kubeflow"]
+        include=[
+            "core",
+            "core.*",
+            "components",
+            "components.*",
+            "trainer_module",
+            "pipeline",
+            "pipeline.*",
+            "kubeflow",
+        ]
     ),
     entry_points={"console_scripts": ["tfx-transfer=pipeline.cli:main"]},
 )

@@ -24,10 +24,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
 
-from pipeline.config import PipelineConfig  # noqa: E402
+from core.config import PipelineConfig  # noqa: E402
 from pipeline.sample_data import draw_image  # noqa: E402
-from trainer_module import features, training  # noqa: E402
 from trainer_module import model as model_lib  # noqa: E402
+from trainer_module import pixels, training  # noqa: E402
 
 SPEEDUP_GOAL = 5.0
 ACCURACY_TOLERANCE = 0.05
@@ -37,7 +37,7 @@ def sample_images(n: int, image_size: int, seed: int) -> tuple[np.ndarray, np.nd
     rng = random.Random(seed)
     labels = np.array([i % 2 for i in range(n)], dtype=np.float32)
     images = np.stack(
-        [features.decode_and_resize(draw_image(int(y), rng), image_size).numpy() for y in labels]
+        [pixels.decode_and_resize(draw_image(int(y), rng), image_size).numpy() for y in labels]
     )
     return images, labels
 

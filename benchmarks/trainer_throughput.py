@@ -28,7 +28,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
 import tf_keras as keras  # noqa: E402
 
-from pipeline.config import PipelineConfig  # noqa: E402
+from core.config import PipelineConfig  # noqa: E402
 from pipeline.local_runner import run_locally  # noqa: E402
 from pipeline.sample_data import generate_sample_dataset  # noqa: E402
 from trainer_module.callbacks import TRAIN_SECONDS, TrainTimer  # noqa: E402

@@ -11,7 +11,9 @@ import time
 import warnings
 from collections.abc import Iterator
 
-from pipeline import config as config_lib
+from core import config as config_lib
+from kubeflow.config_checks import check_kubeflow_config
+from pipeline import flags
 
 RUNS_LIMIT = 10
 
@@ -31,13 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     runs.add_argument("--limit", type=int, default=RUNS_LIMIT)
     commands.add_parser("unschedule", help="delete the recurring run created by `schedule`")
     for command in commands.choices.values():
-        config_lib.add_config_arguments(command)
+        flags.add_config_arguments(command)
         # A cluster runs the guide's recipe unless told otherwise.
         command.set_defaults(profile="full")
 
     args = parser.parse_args(argv)
     try:
-        config = config_lib.config_from_args(args)
+        config = flags.config_from_args(args)
+        check_kubeflow_config(config)
     except config_lib.ConfigError as error:
         parser.exit(2, f"error: {error}\n")
     if not config.runner.verbose:

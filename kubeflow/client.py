@@ -19,7 +19,7 @@ import kfp_server_api
 import urllib3
 from kfp.client import set_volume_credentials
 
-from pipeline.config import PipelineConfig
+from core.config import PipelineConfig
 
 HOST_ENV = "KF_PIPELINES_ENDPOINT"  # read by kfp.Client itself
 TOKEN_PATH_ENV = "KF_PIPELINES_SA_TOKEN_PATH"  # kfp's service-account token file

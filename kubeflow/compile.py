@@ -23,16 +23,15 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.orchestration.pipeline import Pipeline
 
-from kubeflow.locations import check_cluster_locations
-from pipeline.config import (
-    ConfigError,
-    KubeflowConfig,
-    PipelineConfig,
+from core.config import ConfigError, KubeflowConfig, PipelineConfig
+from core.metadata import Target
+from kubeflow.config_checks import (
+    check_kubeflow_config,
     parse_node_selector,
     parse_tolerations,
 )
+from kubeflow.locations import check_cluster_locations
 from pipeline.create import create_pipeline
-from pipeline.registry.store import Target
 
 # Every task runs this module, which restores what the open-source KFP launcher
 # drops from input artifacts and then runs TFX's own v2 entrypoint
@@ -134,6 +133,7 @@ def compile_pipeline(config: PipelineConfig, output_path: str) -> str:
     """
     if not output_path.endswith((".yaml", ".yml")):
         raise ConfigError(f"--output {output_path!r}: the package must be a .yaml file")
+    check_kubeflow_config(config)
     check_cluster_locations(config)
     pipeline = build_kubeflow_pipeline(config)
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(

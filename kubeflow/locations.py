@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.config import ConfigError, PipelineConfig, is_remote_location
+from core.config import ConfigError, PipelineConfig, is_remote_location
 
 
 def check_cluster_locations(config: PipelineConfig) -> None:

@@ -9,7 +9,8 @@ import os
 import sys
 import warnings
 
-from pipeline import config as config_lib
+from core import config as config_lib
+from pipeline import flags
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,17 +21,17 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the whole pipeline locally (LocalDagRunner)")
-    config_lib.add_config_arguments(run)
+    flags.add_config_arguments(run)
 
     predict = commands.add_parser("predict", help="score image files with a pushed model")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.add_argument("--model", help="SavedModel dir (default: latest pushed version)")
-    config_lib.add_config_arguments(predict)
+    flags.add_config_arguments(predict)
 
     generate = commands.add_parser(
         "generate-sample", help="write the offline sample dataset in TFDS format"
     )
-    config_lib.add_config_arguments(generate)
+    flags.add_config_arguments(generate)
     generate.add_argument(
         "--if-missing", action="store_true", help="do nothing when it is already there"
     )
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        config = config_lib.config_from_args(args)
+        config = flags.config_from_args(args)
     except config_lib.ConfigError as error:
         parser.exit(2, f"error: {error}\n")
     return {
@@ -83,7 +84,7 @@ def _add_models_commands(commands: argparse._SubParsersAction) -> None:
             "--mlmd-host", help="MLMD gRPC host (default: <output dir>/metadata.sqlite)"
         )
         action.add_argument("--mlmd-port", type=int, default=8080, help="MLMD gRPC port")
-        config_lib.add_config_arguments(action)
+        flags.add_config_arguments(action)
 
 
 def _run(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
@@ -145,7 +146,8 @@ def _models(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         warnings.filterwarnings("ignore")
         logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    from pipeline.registry import commands, store
+    from core import metadata as store
+    from pipeline.registry import commands
 
     target = store.Target(
         sqlite_path=config.metadata_path, host=args.mlmd_host, port=args.mlmd_port

@@ -21,10 +21,10 @@ from components.latest_blessed_model.component import (
 )
 from components.tfds_example_gen.component import TfdsExampleGen
 from components.versioned_pusher.component import VersionedPusher
-from pipeline.config import PipelineConfig
+from core.config import PipelineConfig
+from core.metadata import Target
 from pipeline.data_validation import SCHEMA_SPLITS, make_custom_validation_config
 from pipeline.evaluation import make_eval_config
-from pipeline.registry.store import Target
 
 PREPROCESSING_FN = "trainer_module.preprocessing.preprocessing_fn"
 RUN_FN = "trainer_module.run.run_fn"

@@ -10,7 +10,7 @@ model's contract explicitly, so it holds for every split and every dataset.
 from google.protobuf import text_format
 from tensorflow_data_validation.anomalies.proto import custom_validation_config_pb2
 
-from trainer_module import features
+from core import features
 
 # The schema is inferred from these splits only; the others are checked against it.
 SCHEMA_SPLITS = ("train",)

@@ -12,8 +12,8 @@ import re
 
 import tensorflow_model_analysis as tfma
 
-from pipeline.config import EvaluationConfig
-from trainer_module import features
+from core import features
+from core.config import EvaluationConfig
 
 ACCURACY = "binary_accuracy"
 AUC_PR = "auc_pr"

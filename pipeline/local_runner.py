@@ -9,8 +9,8 @@ import time
 from tfx.orchestration import metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
+from core.config import PipelineConfig
 from pipeline import run_summary
-from pipeline.config import PipelineConfig
 from pipeline.create import create_pipeline
 from pipeline.preflight import check_inputs
 from pipeline.run_logging import captured_output

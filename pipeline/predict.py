@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from trainer_module import features
+from core import features
 
 IMAGE_BYTES_SIGNATURE = "serving_image_bytes"
 
@@ -38,7 +38,7 @@ def latest_model_dir(model_serving_dir: str) -> str:
 def make_example(image_bytes: bytes) -> bytes:
     """A serialized tf.Example as the pipeline's raw data has it: the encoded image."""
     example = tf.train.Example()
-    example.features.feature[features.RAW_IMAGE_KEY].bytes_list.value.append(image_bytes)
+    example.features.feature[features.IMAGE_KEY].bytes_list.value.append(image_bytes)
     return example.SerializeToString()
 
 

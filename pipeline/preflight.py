@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from components.tfds_example_gen import tfds_source
-from pipeline.config import PipelineConfig
+from core.config import PipelineConfig
 from trainer_module.model import WeightsUnavailableError, resolve_weights
 
 

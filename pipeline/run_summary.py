@@ -18,7 +18,7 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
-from components.tfds_example_gen import executor as example_gen
+from core import artifact_properties as properties
 from pipeline import evaluation
 
 _OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
@@ -177,7 +177,7 @@ def _node_id(store: metadata_store.MetadataStore, execution_id: int, pipeline_na
 
 def _read_outputs(summary: RunSummary, outputs: dict[str, metadata_store_pb2.Artifact]) -> None:
     """Fills the summary from whichever well-known output artifacts this execution produced."""
-    if "examples" in outputs and example_gen.PROPERTY_SKIPPED_IMAGES in (
+    if "examples" in outputs and properties.SKIPPED_IMAGES in (
         outputs["examples"].custom_properties
     ):
         _read_ingestion(summary, outputs["examples"])
@@ -210,13 +210,13 @@ def _read_ingestion(summary: RunSummary, examples: metadata_store_pb2.Artifact) 
         return examples.custom_properties[name].string_value
 
     summary.data_source = {
-        "name": value(example_gen.PROPERTY_TFDS_NAME),
-        "version": value(example_gen.PROPERTY_TFDS_VERSION),
-        "data_dir": value(example_gen.PROPERTY_TFDS_DATA_DIR),
-        "splits": json.loads(value(example_gen.PROPERTY_TFDS_SPLITS)),
+        "name": value(properties.TFDS_NAME),
+        "version": value(properties.TFDS_VERSION),
+        "data_dir": value(properties.TFDS_DATA_DIR),
+        "splits": json.loads(value(properties.TFDS_SPLITS)),
     }
-    summary.skipped_images = json.loads(value(example_gen.PROPERTY_SKIPPED_IMAGES))
-    summary.converted_images = json.loads(value(example_gen.PROPERTY_CONVERTED_IMAGES))
+    summary.skipped_images = json.loads(value(properties.SKIPPED_IMAGES))
+    summary.converted_images = json.loads(value(properties.CONVERTED_IMAGES))
 
 
 def read_anomalies(artifact: metadata_store_pb2.Artifact) -> dict[str, list[str]]:

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import tf_keras as keras
 
-from pipeline.config import TrainingConfig
+from core.config import TrainingConfig
 from trainer_module.progress import PROGRESS_LOGGER
 
 MONITOR = "val_loss"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from trainer_module import features
+from core import features
+from trainer_module import pixels
 
 _SHUFFLE_BUFFER = 1024
 
@@ -29,7 +30,7 @@ def make_dataset(
 
     def parse(serialized: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         parsed = tf.io.parse_single_example(serialized, feature_spec)
-        image = features.decode_pixels(parsed[features.PIXELS_KEY], image_size)
+        image = pixels.decode_pixels(parsed[features.PIXELS_KEY], image_size)
         return image, tf.cast(parsed[features.LABEL_KEY], tf.float32)
 
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import tensorflow as tf
 import tf_keras as keras
 
-from pipeline.config import WEIGHTS_IMAGENET, WEIGHTS_NONE, TrainingConfig
+from core.config import WEIGHTS_IMAGENET, WEIGHTS_NONE, TrainingConfig
 from trainer_module import devices
 
 XCEPTION_NOTOP_WEIGHTS = "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"

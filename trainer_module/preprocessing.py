@@ -4,7 +4,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from trainer_module import features
+from core import features
+from trainer_module import pixels
 
 
 def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]) -> dict:
@@ -16,13 +17,13 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]
     resizes exactly as training did.
     """
     image_size = int(custom_config["image_size"])
-    encoded = tf.reshape(inputs[features.RAW_IMAGE_KEY], [-1])
-    pixels = tf.map_fn(
-        lambda one: features.encode_pixels(features.decode_and_resize(one, image_size)),
+    encoded = tf.reshape(inputs[features.IMAGE_KEY], [-1])
+    resized = tf.map_fn(
+        lambda one: pixels.encode_pixels(pixels.decode_and_resize(one, image_size)),
         encoded,
         fn_output_signature=tf.string,
     )
     return {
-        features.PIXELS_KEY: pixels,
+        features.PIXELS_KEY: resized,
         features.LABEL_KEY: tf.reshape(inputs[features.LABEL_KEY], [-1]),
     }

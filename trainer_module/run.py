@@ -11,7 +11,7 @@ import tensorflow_transform as tft
 import tf_keras as keras
 from tfx.components.trainer.fn_args_utils import FnArgs
 
-from pipeline.config import WEIGHTS_NONE, TrainingConfig
+from core.config import WEIGHTS_NONE, TrainingConfig
 from trainer_module import data, devices, model, serving, training
 from trainer_module.progress import PROGRESS_LOGGER, EpochProgress
 

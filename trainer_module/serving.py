@@ -19,7 +19,8 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
 
-from trainer_module import features
+from core import features
+from trainer_module import pixels
 
 
 def make_serving_signatures(
@@ -29,13 +30,13 @@ def make_serving_signatures(
     # Tracked as an attribute so its assets and variables are saved with the model.
     model.tft_layer = tf_transform_output.transform_features_layer()
     raw_spec = tf_transform_output.raw_feature_spec()
-    image_spec = {features.RAW_IMAGE_KEY: raw_spec[features.RAW_IMAGE_KEY]}
+    image_spec = {features.IMAGE_KEY: raw_spec[features.IMAGE_KEY]}
     labelled_spec = {**image_spec, features.LABEL_KEY: raw_spec[features.LABEL_KEY]}
 
     def predict(raw: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         transformed = model.tft_layer(raw)
-        pixels = features.decode_pixels_batch(transformed[features.PIXELS_KEY], image_size)
-        probability = tf.sigmoid(tf.reshape(model(pixels, training=False), [-1]))
+        images = pixels.decode_pixels_batch(transformed[features.PIXELS_KEY], image_size)
+        probability = tf.sigmoid(tf.reshape(model(images, training=False), [-1]))
         class_id = tf.cast(probability >= 0.5, tf.int64)
         return {
             "probability": probability,
@@ -50,8 +51,8 @@ def make_serving_signatures(
     @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="images")])
     def serve_image_bytes(images: tf.Tensor) -> dict[str, tf.Tensor]:
         # Shaped as parsing a tf.Example would shape it (the schema may say [1] per image).
-        image_shape = image_spec[features.RAW_IMAGE_KEY].shape
-        return predict({features.RAW_IMAGE_KEY: tf.reshape(images, [-1, *image_shape])})
+        image_shape = image_spec[features.IMAGE_KEY].shape
+        return predict({features.IMAGE_KEY: tf.reshape(images, [-1, *image_shape])})
 
     @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])
     def transform_features(serialized_examples: tf.Tensor) -> dict[str, tf.Tensor]:

@@ -8,7 +8,7 @@ import time
 import tensorflow as tf
 import tf_keras as keras
 
-from pipeline.config import TrainingConfig
+from core.config import TrainingConfig
 from trainer_module import callbacks as services
 from trainer_module import custom_loop, feature_cache, objective
 from trainer_module.model import TransferModel

@@ -23,17 +23,15 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils
 
-from pipeline.registry import store as registry_store
+from core import artifact_properties as properties
+from core import metadata
+from core.config import MLMD_GRPC_PORT
 
 PIPELINE_NAME = "pipeline_name"
 MLMD_HOST = "mlmd_host"
 MLMD_PORT = "mlmd_port"
 MLMD_SQLITE_PATH = "mlmd_sqlite_path"
 BASELINE_MODEL = standard_component_specs.BASELINE_MODEL_KEY
-# Custom properties of the output Model artifact.
-BASELINE_FOUND = "baseline_found"
-SOURCE_MODEL_ID = "source_model_id"
-SOURCE_MODEL_URI = "source_model_uri"
 
 
 class Executor(base_executor.BaseExecutor):
@@ -46,21 +44,21 @@ class Executor(base_executor.BaseExecutor):
         exec_properties: dict[str, Any],
     ) -> None:
         baseline = artifact_utils.get_single_instance(output_dict[BASELINE_MODEL])
-        target = registry_store.Target(
+        target = metadata.Target(
             sqlite_path=exec_properties.get(MLMD_SQLITE_PATH) or None,
             host=exec_properties.get(MLMD_HOST) or None,
-            port=int(exec_properties.get(MLMD_PORT) or 8080),
+            port=int(exec_properties.get(MLMD_PORT) or MLMD_GRPC_PORT),
         )
-        store = registry_store.connect(target)
-        found = registry_store.latest_blessed_model(store, exec_properties[PIPELINE_NAME])
+        store = metadata.connect(target)
+        found = metadata.latest_blessed_model(store, exec_properties[PIPELINE_NAME])
         if found is None:
-            baseline.set_int_custom_property(BASELINE_FOUND, 0)
+            baseline.set_int_custom_property(properties.BASELINE_FOUND, 0)
             return
         # io_utils copies through TFX's filesystems (local, gs://, s3://).
         io_utils.copy_dir(found.serving_model_dir, os.path.join(baseline.uri, "Format-Serving"))
-        baseline.set_int_custom_property(BASELINE_FOUND, 1)
-        baseline.set_int_custom_property(SOURCE_MODEL_ID, found.id)
-        baseline.set_string_custom_property(SOURCE_MODEL_URI, found.uri)
+        baseline.set_int_custom_property(properties.BASELINE_FOUND, 1)
+        baseline.set_int_custom_property(properties.SOURCE_MODEL_ID, found.id)
+        baseline.set_string_custom_property(properties.SOURCE_MODEL_URI, found.uri)
 
 
 class EvaluatorExecutor(evaluator_executor.Executor):
@@ -75,6 +73,6 @@ class EvaluatorExecutor(evaluator_executor.Executor):
         baselines = [
             b
             for b in input_dict.get(BASELINE_MODEL, [])
-            if b.get_int_custom_property(BASELINE_FOUND) == 1
+            if b.get_int_custom_property(properties.BASELINE_FOUND) == 1
         ]
         super().Do({**input_dict, BASELINE_MODEL: baselines}, output_dict, exec_properties)

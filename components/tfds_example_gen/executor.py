@@ -25,13 +25,8 @@ from tfx.types import artifact, artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from components.tfds_example_gen import image_cleaning, tfds_source
-
-# Output feature keys. Whatever a dataset calls its image and label, the
-# pipeline downstream of ExampleGen sees these names.
-IMAGE_KEY = "image"
-LABEL_KEY = "label"
-FILENAME_KEY = "image/filename"
-ID_KEY = "tfds_id"  # TFDS's stable example id: '<shard file>__<index>'
+from core import artifact_properties as properties
+from core import features
 
 # Execution parameters.
 DATASET_NAME = "dataset_name"
@@ -40,15 +35,6 @@ DATA_DIR = "data_dir"
 SOURCE_IMAGE_KEY = "image_key"
 SOURCE_LABEL_KEY = "label_key"
 MAX_IMAGE_PIXELS = "max_image_pixels"
-
-# Custom properties of the Examples artifact (JSON strings where structured).
-PROPERTY_TFDS_NAME = "tfds_name"
-PROPERTY_TFDS_VERSION = "tfds_version"
-PROPERTY_TFDS_DATA_DIR = "tfds_data_dir"
-PROPERTY_TFDS_SPLITS = "tfds_splits"  # {"train": "train[:40%]", ...}
-PROPERTY_SPLIT_COUNTS = "split_counts"  # {"train": 118, ...}
-PROPERTY_SKIPPED_IMAGES = "skipped_images"  # {"train": {"truncated": 1}, ...}
-PROPERTY_CONVERTED_IMAGES = "converted_images"  # {"train": {"grayscale": 2}, ...}
 
 REPORT_DIR = "ingestion_report"
 # Resolved before the Beam job, read while building it.
@@ -71,7 +57,11 @@ def _read_shard_slice(
         images = source[image_key].bytes_list.value
         cleaned = image_cleaning.clean_image(images[0] if images else b"", max_pixels)
         yield beam.pvalue.TaggedOutput(_OUTCOMES, cleaned.reason)
-        filename = source[FILENAME_KEY].bytes_list.value if FILENAME_KEY in source else []
+        filename = (
+            source[features.FILENAME_KEY].bytes_list.value
+            if features.FILENAME_KEY in source
+            else []
+        )
         if cleaned.skipped:
             logging.warning(
                 "skipping image %s (%s): %s",
@@ -81,12 +71,12 @@ def _read_shard_slice(
             )
             continue
         example = tf.train.Example()
-        features = example.features.feature
-        features[IMAGE_KEY].bytes_list.value.append(cleaned.jpeg)
-        features[LABEL_KEY].CopyFrom(source[label_key])
-        features[ID_KEY].bytes_list.value.append(example_id.encode())
+        feature = example.features.feature
+        feature[features.IMAGE_KEY].bytes_list.value.append(cleaned.jpeg)
+        feature[features.LABEL_KEY].CopyFrom(source[label_key])
+        feature[features.ID_KEY].bytes_list.value.append(example_id.encode())
         if filename:
-            features[FILENAME_KEY].bytes_list.value.extend(filename)
+            feature[features.FILENAME_KEY].bytes_list.value.extend(filename)
         yield example.SerializeToString()
 
 
@@ -158,17 +148,17 @@ class Executor(BaseExampleGenExecutor):
         report = _summarize(outcomes)
         for name, counts in outcomes.items():
             logging.info("split %s: image outcomes %s", name, counts)
-        examples.set_string_custom_property(PROPERTY_TFDS_NAME, builder.name)
-        examples.set_string_custom_property(PROPERTY_TFDS_VERSION, str(builder.info.version))
-        examples.set_string_custom_property(PROPERTY_TFDS_DATA_DIR, exec_properties[DATA_DIR])
-        examples.set_string_custom_property(PROPERTY_TFDS_SPLITS, json.dumps(splits))
+        examples.set_string_custom_property(properties.TFDS_NAME, builder.name)
+        examples.set_string_custom_property(properties.TFDS_VERSION, str(builder.info.version))
+        examples.set_string_custom_property(properties.TFDS_DATA_DIR, exec_properties[DATA_DIR])
+        examples.set_string_custom_property(properties.TFDS_SPLITS, json.dumps(splits))
         for key, value in report.items():
             examples.set_string_custom_property(key, json.dumps(value))
-        empty = [name for name, count in report[PROPERTY_SPLIT_COUNTS].items() if count == 0]
+        empty = [name for name, count in report[properties.SPLIT_COUNTS].items() if count == 0]
         if empty:
             raise EmptySplitError(
                 f"no valid image left in split(s) {', '.join(empty)} of {builder.name} after "
-                f"skipping {report[PROPERTY_SKIPPED_IMAGES]}; check the data or the split strings"
+                f"skipping {report[properties.SKIPPED_IMAGES]}; check the data or the split strings"
             )
 
     def GenerateExamplesByBeam(  # noqa: N802 - TFX API
@@ -216,7 +206,7 @@ def _summarize(outcomes: Mapping[str, Mapping[str, int]]) -> dict[str, dict]:
         }
 
     return {
-        PROPERTY_SPLIT_COUNTS: written,
-        PROPERTY_SKIPPED_IMAGES: by_reason(image_cleaning.SKIPPED_REASONS),
-        PROPERTY_CONVERTED_IMAGES: by_reason(image_cleaning.CONVERTED_REASONS),
+        properties.SPLIT_COUNTS: written,
+        properties.SKIPPED_IMAGES: by_reason(image_cleaning.SKIPPED_REASONS),
+        properties.CONVERTED_IMAGES: by_reason(image_cleaning.CONVERTED_REASONS),
     }

@@ -17,7 +17,7 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from pipeline.registry.serving import publish_version
+from core.serving_layout import publish_version
 
 
 class Executor(pusher_executor.Executor):

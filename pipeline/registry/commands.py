@@ -15,9 +15,10 @@ from typing import Any
 
 from ml_metadata.metadata_store import metadata_store
 
+from core import metadata as store
+from core import serving_layout as serving
+from core.metadata import ModelRecord, Publication, RegistryError
 from pipeline import evaluation
-from pipeline.registry import serving, store
-from pipeline.registry.store import ModelRecord, Publication, RegistryError
 
 KEY_METRICS = (evaluation.ACCURACY, "auc")
 _ACTION_WORDS = {"push": "pushed", "promote": "promoted", "rollback": "rolled back"}

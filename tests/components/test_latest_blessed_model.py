@@ -18,9 +18,9 @@ from tfx.utils import proto_utils
 
 from components.latest_blessed_model import executor
 from components.latest_blessed_model.component import LatestBlessedModel
-from pipeline.config import PipelineConfig
+from core import metadata as store
+from core.config import PipelineConfig
 from pipeline.evaluation import failed_thresholds, make_eval_config
-from pipeline.registry import store
 
 pytestmark = pytest.mark.e2e
 

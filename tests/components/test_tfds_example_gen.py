@@ -23,8 +23,8 @@ from tfx.types import standard_artifacts
 from components.tfds_example_gen import executor, tfds_source
 from components.tfds_example_gen.component import TfdsExampleGen
 from components.tfds_example_gen.executor import Executor
+from core.config import DataConfig, PipelineConfig
 from pipeline import sample_data
-from pipeline.config import DataConfig, PipelineConfig
 from tests.conftest import SAMPLE_EXAMPLES
 
 SPLITS = PipelineConfig.for_profile("sample").data.splits()

@@ -8,7 +8,7 @@ from tfx.utils import proto_utils
 
 from components.versioned_pusher.component import VersionedPusher
 from components.versioned_pusher.executor import Executor
-from tests.pipeline.test_registry_serving import make_saved_model
+from tests.core.test_serving_layout import make_saved_model
 
 
 def push(tmp_path, serving_dir: str, blessed: bool) -> standard_artifacts.PushedModel:

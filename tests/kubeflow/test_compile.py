@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.config import PipelineConfig
 from kubeflow.cli import main
 from kubeflow.compile import (
     CONTAINER_COMMAND,
@@ -15,7 +16,6 @@ from kubeflow.compile import (
     trainer_placement,
     trainer_resources,
 )
-from pipeline.config import PipelineConfig
 
 
 def test_compiles_offline_in_seconds_into_a_pipeline_spec(compiled):

@@ -6,15 +6,10 @@ import argparse
 
 import pytest
 
+from core.config import ConfigError, PipelineConfig
+from kubeflow.config_checks import check_kubeflow_config, parse_node_selector, parse_tolerations
 from kubeflow.locations import check_cluster_locations
-from pipeline.config import (
-    ConfigError,
-    PipelineConfig,
-    add_config_arguments,
-    config_from_args,
-    parse_node_selector,
-    parse_tolerations,
-)
+from pipeline.flags import add_config_arguments, config_from_args
 
 
 def test_every_kubeflow_field_is_a_flag():
@@ -33,17 +28,19 @@ def test_every_kubeflow_field_is_a_flag():
 
 def test_invalid_kubeflow_settings_are_all_reported_with_their_flags():
     with pytest.raises(ConfigError) as raised:
-        PipelineConfig.for_profile(
-            "full",
-            trainer_cpu="lots",
-            trainer_memory="32 GB",
-            trainer_gpus=-1,
-            gpu_node_selector="pool",
-            gpu_tolerations="nvidia.com/gpu:Sometimes",
-            beam_runner="SparkRunner",
-            cron="0 3 * * *",
-            max_concurrency=0,
-            image="",
+        check_kubeflow_config(
+            PipelineConfig.for_profile(
+                "full",
+                trainer_cpu="lots",
+                trainer_memory="32 GB",
+                trainer_gpus=-1,
+                gpu_node_selector="pool",
+                gpu_tolerations="nvidia.com/gpu:Sometimes",
+                beam_runner="SparkRunner",
+                cron="0 3 * * *",
+                max_concurrency=0,
+                image="",
+            )
         )
     message = str(raised.value)
     for expected in (
@@ -58,6 +55,14 @@ def test_invalid_kubeflow_settings_are_all_reported_with_their_flags():
         "--image ''",
     ):
         assert expected in message
+
+
+def test_a_local_run_does_not_validate_the_kubeflow_section():
+    """Local runs ignore the section, so a bad cron there must not stop them."""
+    config = PipelineConfig.for_profile("sample", cron="0 3 * * *", trainer_cpu="lots")
+    assert config.kubeflow.cron == "0 3 * * *"
+    with pytest.raises(ConfigError, match="--cron"):
+        check_kubeflow_config(config)
 
 
 def test_node_selector_and_tolerations_use_kubernetes_terms():

@@ -5,12 +5,8 @@ import dataclasses
 
 import pytest
 
-from pipeline.config import (
-    ConfigError,
-    PipelineConfig,
-    add_config_arguments,
-    config_from_args,
-)
+from core.config import ConfigError, PipelineConfig
+from pipeline.flags import add_config_arguments, config_from_args
 
 
 def parse(*argv: str) -> PipelineConfig:

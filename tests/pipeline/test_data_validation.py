@@ -16,7 +16,7 @@ from tfx.components.schema_gen.executor import Executor as SchemaGenExecutor
 from tfx.components.statistics_gen.executor import Executor as StatisticsGenExecutor
 from tfx.types import artifact_utils, standard_artifacts
 
-from pipeline.config import PipelineConfig
+from core.config import PipelineConfig
 from pipeline.create import create_pipeline
 from pipeline.data_validation import make_custom_validation_config
 from pipeline.run_summary import read_anomalies

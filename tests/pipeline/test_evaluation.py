@@ -5,7 +5,7 @@ import json
 import tensorflow_model_analysis as tfma
 from tfx.utils import proto_utils
 
-from pipeline.config import PipelineConfig
+from core.config import PipelineConfig
 from pipeline.evaluation import describe_thresholds, make_eval_config
 
 
@@ -73,8 +73,8 @@ def test_without_resolver_the_baseline_comes_from_an_mlmd_lookup():
         EvaluatorWithOptionalBaseline,
         LatestBlessedModel,
     )
+    from core.metadata import Target
     from pipeline.create import create_pipeline
-    from pipeline.registry.store import Target
 
     config = PipelineConfig.for_profile("sample")
     pipeline = create_pipeline(

@@ -11,8 +11,9 @@ import shutil
 
 import pytest
 
+from core import metadata as store
 from pipeline.cli import main
-from pipeline.registry import commands, store
+from pipeline.registry import commands
 from tests.conftest import run_cli
 from tests.pipeline.mlmd_grpc_server import serve_sqlite
 

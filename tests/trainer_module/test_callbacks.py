@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from pipeline.config import PipelineConfig
+from core.config import PipelineConfig
 from trainer_module import callbacks, custom_loop, training
 
 

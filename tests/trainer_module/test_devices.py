@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from pipeline.config import ConfigError, PipelineConfig
+from core.config import ConfigError, PipelineConfig
 from trainer_module import custom_loop, devices, feature_cache, training
 from trainer_module import model as model_lib
 

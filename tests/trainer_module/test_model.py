@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tf_keras as keras
 
-from pipeline.config import PipelineConfig
+from core.config import PipelineConfig
 from trainer_module import model as model_lib
 
 GUIDE_SIZE = 150

@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from trainer_module import features
+from core import features
+from trainer_module import pixels
 from trainer_module.preprocessing import preprocessing_fn
 
 SIZE = 80
@@ -21,7 +22,7 @@ def encode(image: Image.Image, fmt: str) -> bytes:
 
 def transform(encoded: list[bytes], labels: list[int]) -> dict:
     inputs = {
-        features.RAW_IMAGE_KEY: tf.constant([[e] for e in encoded]),
+        features.IMAGE_KEY: tf.constant([[e] for e in encoded]),
         features.LABEL_KEY: tf.constant([[label] for label in labels], tf.int64),
     }
     return preprocessing_fn(inputs, {"image_size": SIZE})
@@ -35,9 +36,9 @@ def test_formats_become_rgb_uint8_of_the_configured_size(mode, fmt):
         mode, (123, 301), color=200 if mode == "L" else (200, 30, 40, 255)[: len(mode)]
     )
     outputs = transform([encode(image, fmt)], [1])
-    pixels = features.decode_pixels_batch(outputs[features.PIXELS_KEY], SIZE)
-    assert pixels.dtype == tf.uint8
-    assert pixels.shape == (1, SIZE, SIZE, 3)
+    images = pixels.decode_pixels_batch(outputs[features.PIXELS_KEY], SIZE)
+    assert images.dtype == tf.uint8
+    assert images.shape == (1, SIZE, SIZE, 3)
     assert outputs[features.LABEL_KEY].numpy().tolist() == [1]
 
 
@@ -45,9 +46,9 @@ def test_pixels_are_the_resized_image():
     rng = np.random.default_rng(0)
     array = rng.integers(0, 256, size=(40, 60, 3), dtype=np.uint8)
     outputs = transform([encode(Image.fromarray(array), "PNG")], [0])
-    pixels = features.decode_pixels_batch(outputs[features.PIXELS_KEY], SIZE)[0].numpy()
+    image = pixels.decode_pixels_batch(outputs[features.PIXELS_KEY], SIZE)[0].numpy()
     expected = tf.image.resize(array, [SIZE, SIZE]).numpy()
-    assert np.abs(pixels.astype(float) - expected).max() <= 0.5 + 1e-4  # only rounding
+    assert np.abs(image.astype(float) - expected).max() <= 0.5 + 1e-4  # only rounding
 
 
 def test_stored_pixels_are_compact():

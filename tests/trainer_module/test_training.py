@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from pipeline.config import PipelineConfig, TrainingConfig
+from core.config import PipelineConfig, TrainingConfig
 from trainer_module import model as model_lib
 from trainer_module import training
 

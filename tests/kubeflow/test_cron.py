@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.cron import EXAMPLE, cron_problem
+from kubeflow.cron import EXAMPLE, cron_problem
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
+from core.serving_layout import incomplete_copies, publish_version, versions
 from pipeline.predict import latest_model_dir
-from pipeline.registry.serving import incomplete_copies, publish_version, versions
 from tests.conftest import REPO_ROOT
 
 
@@ -57,7 +57,7 @@ def test_a_publisher_killed_between_copy_and_rename_leaves_no_visible_version(tm
     script = textwrap.dedent(
         f"""
         import os, signal
-        from pipeline.registry import serving
+        from core import serving_layout as serving
         os.rename = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
         serving.publish_version({model!r}, {serving!r})
         """

@@ -9,29 +9,19 @@ threshold must not invalidate the Trainer's cache.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import re
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-from pipeline.cron import cron_problem
 
 PROFILES = ("sample", "full")
 WEIGHTS_IMAGENET = "imagenet"
 WEIGHTS_NONE = "none"
 BEAM_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
-# Beam runners the Kubeflow variant can hand its Beam-powered components to, and the
-# options each one cannot start without.
-BEAM_RUNNER_REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
-    "DirectRunner": (),
-    "DataflowRunner": ("--project", "--region", "--temp_location"),
-    "FlinkRunner": ("--flink_master",),
-    "SparkRunner": ("--spark_master_url",),
-}
+# The port ML Metadata's gRPC service listens on (Kubeflow's metadata-grpc-service too).
+MLMD_GRPC_PORT = 8080
 TRAINING_LOOPS = ("fit", "custom")
 MIXED_PRECISION_MODES = ("none", "float16", "bfloat16")
 XCEPTION_MIN_IMAGE_SIZE = 71  # keras.applications.Xception rejects smaller inputs.
@@ -129,7 +119,8 @@ class RunnerConfig:
 class KubeflowConfig:
     """How the pipeline runs on Kubeflow Pipelines v2: image, Trainer GPUs, Beam, API, schedule.
 
-    Only `python -m kubeflow` reads this section; local runs ignore it.
+    Only `python -m kubeflow` reads this section, and only it validates it
+    (`kubeflow.config_checks`); local runs ignore it.
     """
 
     image: str = "tfx-image-transfer:0.1.0"  # built from the top-level Dockerfile
@@ -150,7 +141,7 @@ class KubeflowConfig:
     # The cluster's ML Metadata gRPC service, as pods reach it: where KFP records every
     # run, and where the baseline (latest blessed model) is looked up.
     kfp_mlmd_host: str = "metadata-grpc-service.kubeflow"
-    kfp_mlmd_port: int = 8080
+    kfp_mlmd_port: int = MLMD_GRPC_PORT
     # The PersistentVolumeClaim mounted at --serving-dir in the Pusher's pod (the model
     # server mounts it too): versions are published by atomic rename, which buckets lack.
     serving_pvc: str = ""
@@ -183,7 +174,7 @@ class PipelineConfig:
         """Returns a copy with fields changed by flat name (e.g. `head_epochs=3`)."""
         sections: dict[str, dict[str, Any]] = {}
         for name, value in flat.items():
-            section = _SECTION_OF_FIELD.get(name)
+            section = SECTION_OF_FIELD.get(name)
             if section is None:
                 raise ConfigError(f"unknown configuration field {name!r}")
             sections.setdefault(section, {})[name] = value
@@ -197,7 +188,7 @@ class PipelineConfig:
         """Inverse of `to_dict` (used by components that receive the config as JSON)."""
         return cls(
             profile=data["profile"],
-            **{name: section_type(**data[name]) for name, section_type in _SECTIONS.items()},
+            **{name: section_type(**data[name]) for name, section_type in SECTIONS.items()},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -265,15 +256,15 @@ _PROFILE_OVERRIDES: dict[str, dict[str, Any]] = {
     },
 }
 
-_SECTIONS: dict[str, type] = {
+SECTIONS: dict[str, type] = {
     "data": DataConfig,
     "training": TrainingConfig,
     "evaluation": EvaluationConfig,
     "runner": RunnerConfig,
     "kubeflow": KubeflowConfig,
 }
-_SECTION_OF_FIELD: dict[str, str] = {
-    f.name: section for section, cls in _SECTIONS.items() for f in dataclasses.fields(cls)
+SECTION_OF_FIELD: dict[str, str] = {
+    f.name: section for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)
 }
 
 
@@ -360,103 +351,6 @@ def _problems(config: PipelineConfig) -> list[str]:
         problems.append(
             f"--beam-direct-num-workers {runner.beam_direct_num_workers} must be at least 1"
         )
-    problems += _kubeflow_problems(config.kubeflow)
-    return problems
-
-
-_CPU_QUANTITY = re.compile(r"^(\d+(\.\d+)?|\d+m)$")
-_MEMORY_QUANTITY = re.compile(r"^\d+(\.\d+)?(E|Ei|P|Pi|T|Ti|G|Gi|M|Mi|K|Ki)?$")
-_LABEL_KEY = re.compile(r"^([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([\w.-]*[A-Za-z0-9])?$")
-_TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
-
-
-def parse_node_selector(text: str) -> dict[str, str]:
-    """ "a=b,c=d" -> {"a": "b", "c": "d"}; raises ValueError naming the bad entry."""
-    labels = {}
-    for entry in filter(None, (e.strip() for e in text.split(","))):
-        key, sep, value = entry.partition("=")
-        if not sep or not _LABEL_KEY.match(key):
-            raise ValueError(f"{entry!r} is not label=value")
-        labels[key] = value
-    return labels
-
-
-def parse_tolerations(text: str) -> list[dict[str, str]]:
-    """Taints in kubectl's syntax, "key[=value]:Effect,...", as Kubernetes tolerations.
-
-    A toleration without a value tolerates the taint whatever its value (operator Exists).
-    """
-    tolerations = []
-    for entry in filter(None, (e.strip() for e in text.split(","))):
-        key_value, sep, effect = entry.rpartition(":")
-        key, has_value, value = key_value.partition("=")
-        if not sep or effect not in _TAINT_EFFECTS or not _LABEL_KEY.match(key):
-            raise ValueError(
-                f"{entry!r} is not key[=value]:Effect (Effect: {', '.join(_TAINT_EFFECTS)})"
-            )
-        toleration = {"key": key, "operator": "Equal" if has_value else "Exists", "effect": effect}
-        if has_value:
-            toleration["value"] = value
-        tolerations.append(toleration)
-    return tolerations
-
-
-def _kubeflow_problems(kubeflow: KubeflowConfig) -> list[str]:
-    problems = []
-    if not kubeflow.image or any(c.isspace() for c in kubeflow.image):
-        problems.append(
-            f"--image {kubeflow.image!r} must be an image reference, e.g. REPO/NAME:TAG"
-        )
-    if not _CPU_QUANTITY.match(kubeflow.trainer_cpu):
-        problems.append(f"--trainer-cpu {kubeflow.trainer_cpu!r}: write cores, e.g. '8' or '500m'")
-    if not _MEMORY_QUANTITY.match(kubeflow.trainer_memory):
-        problems.append(
-            f"--trainer-memory {kubeflow.trainer_memory!r}: write a quantity, e.g. '32G' or '16Gi'"
-        )
-    if kubeflow.trainer_gpus < 0:
-        problems.append(f"--trainer-gpus {kubeflow.trainer_gpus} must be 0 or more")
-    if not _LABEL_KEY.match(kubeflow.trainer_accelerator):
-        problems.append(
-            f"--trainer-accelerator {kubeflow.trainer_accelerator!r} must be a resource name, "
-            "e.g. 'nvidia.com/gpu'"
-        )
-    for flag, parse, value in (
-        ("gpu-node-selector", parse_node_selector, kubeflow.gpu_node_selector),
-        ("gpu-tolerations", parse_tolerations, kubeflow.gpu_tolerations),
-    ):
-        try:
-            parse(value)
-        except ValueError as error:
-            problems.append(f"--{flag}: {error}")
-    required = BEAM_RUNNER_REQUIRED_OPTIONS.get(kubeflow.beam_runner)
-    if required is None:
-        problems.append(
-            f"--beam-runner {kubeflow.beam_runner!r}: use one of "
-            f"{', '.join(BEAM_RUNNER_REQUIRED_OPTIONS)}"
-        )
-    else:
-        options = kubeflow.beam_options.split()
-        if any(not option.startswith("--") for option in options):
-            problems.append(
-                f"--beam-options {kubeflow.beam_options!r}: write Beam flags as --name=value"
-            )
-        given = {option.split("=", 1)[0] for option in options}
-        missing = [option for option in required if option not in given]
-        if missing:
-            problems.append(
-                f"--beam-runner {kubeflow.beam_runner} needs {', '.join(missing)}: add them to "
-                f"--beam-options, e.g. --beam-options='{' '.join(o + '=...' for o in missing)}'"
-            )
-    error = cron_problem(kubeflow.cron)
-    if error:
-        problems.append(f"--cron {kubeflow.cron!r}: {error}")
-    if not kubeflow.kfp_mlmd_host or not 0 < kubeflow.kfp_mlmd_port < 65536:
-        problems.append(
-            f"--kfp-mlmd-host {kubeflow.kfp_mlmd_host!r} --kfp-mlmd-port {kubeflow.kfp_mlmd_port}: "
-            "give the cluster's MLMD gRPC service, e.g. metadata-grpc-service.kubeflow 8080"
-        )
-    if kubeflow.max_concurrency < 1:
-        problems.append(f"--max-concurrency {kubeflow.max_concurrency} must be at least 1")
     return problems
 
 
@@ -467,39 +361,3 @@ def _choice_problems(*fields: tuple[str, str, tuple[str, ...]]) -> list[str]:
         for flag, value, choices in fields
         if value not in choices
     ]
-
-
-# ---- command line: one flag per field, generated so flags and fields never drift ----
-
-
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """Adds `--profile` and one `--field-name` flag per configuration field."""
-    parser.add_argument(
-        "--profile",
-        choices=PROFILES,
-        default="sample",
-        help="named configuration: 'sample' (offline demo) or 'full' (the guide's recipe)",
-    )
-    for section, section_type in _SECTIONS.items():
-        group = parser.add_argument_group(f"{section} settings")
-        hints = typing.get_type_hints(section_type)
-        for f in dataclasses.fields(section_type):
-            flag = "--" + f.name.replace("_", "-")
-            kind = hints[f.name]
-            help_text = f"(default: from the profile; {section}.{f.name})"
-            if kind is bool:
-                group.add_argument(
-                    flag, dest=f.name, action=argparse.BooleanOptionalAction, help=help_text
-                )
-            else:
-                group.add_argument(flag, dest=f.name, type=kind, help=help_text)
-
-
-def config_from_args(args: argparse.Namespace) -> PipelineConfig:
-    """Builds the validated config from parsed flags; unset flags keep the profile's values."""
-    overrides = {
-        name: getattr(args, name)
-        for name in _SECTION_OF_FIELD
-        if getattr(args, name, None) is not None
-    }
-    return PipelineConfig.for_profile(args.profile, **overrides)

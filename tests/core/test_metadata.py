@@ -4,7 +4,8 @@ import pytest
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline.registry import commands, store
+from core import metadata as store
+from pipeline.registry import commands
 
 
 def test_a_missing_store_is_one_clear_error(tmp_path):

@@ -1,4 +1,4 @@
-"""Feature names shared by Transform, Trainer and serving, and the compact pixel encoding.
+"""The compact pixel encoding shared by Transform, Trainer and serving (keys: `core.features`).
 
 Transform stores each resized image as a serialized uint8 tensor (H*W*3 bytes,
 67.5 KB at 150x150) instead of float32 pixels (270 KB): four times less to
@@ -6,14 +6,6 @@ write, read and shuffle, and decoding it back is a memory copy.
 """
 
 import tensorflow as tf
-
-# Raw features, as TfdsExampleGen writes them.
-RAW_IMAGE_KEY = "image"
-RAW_FILENAME_KEY = "image/filename"
-LABEL_KEY = "label"
-# Transformed feature: the resized image as a serialized uint8 HxWx3 tensor.
-PIXELS_KEY = "pixels"
-CLASS_NAMES = ("cat", "dog")
 
 
 def decode_and_resize(encoded_image: tf.Tensor, image_size: int) -> tf.Tensor:

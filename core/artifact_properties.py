@@ -1,0 +1,25 @@
+"""Custom properties our components record on their output artifacts, read by the summary.
+
+The names are the contract between the writers (TfdsExampleGen,
+LatestBlessedModel) and the readers (the run summary, the report, the model
+registry), so neither side has to import the other.
+"""
+
+# On TfdsExampleGen's Examples artifact (JSON strings where structured).
+TFDS_NAME = "tfds_name"
+TFDS_VERSION = "tfds_version"
+TFDS_DATA_DIR = "tfds_data_dir"
+TFDS_SPLITS = "tfds_splits"  # {"train": "train[:40%]", ...}
+SPLIT_COUNTS = "split_counts"  # {"train": 118, ...}
+SKIPPED_IMAGES = "skipped_images"  # {"train": {"truncated": 1}, ...}
+CONVERTED_IMAGES = "converted_images"  # {"train": {"grayscale": 2}, ...}
+
+# On LatestBlessedModel's baseline Model artifact.
+BASELINE_FOUND = "baseline_found"  # 1: a blessed model was found and copied; 0: none yet
+SOURCE_MODEL_ID = "source_model_id"
+SOURCE_MODEL_URI = "source_model_uri"
+
+# On a PushedModel artifact (TFX's Pusher contract; promotions write the same).
+PUSHED = "pushed"
+PUSHED_DESTINATION = "pushed_destination"
+PUSHED_VERSION = "pushed_version"

@@ -1,0 +1,15 @@
+"""The feature contract: the names every stage agrees on, from ExampleGen to serving.
+
+Whatever a dataset calls its image and label, TfdsExampleGen writes them under
+these keys; Transform reads them and writes `PIXELS_KEY`; the Trainer, the
+Evaluator and the serving signatures read what Transform wrote.
+"""
+
+# Raw features, as TfdsExampleGen writes them (tf.Example).
+IMAGE_KEY = "image"  # bytes: an RGB JPEG
+LABEL_KEY = "label"  # int64: the class index
+FILENAME_KEY = "image/filename"  # bytes: the source file name, when the dataset has one
+ID_KEY = "tfds_id"  # bytes: TFDS's stable example id, '<shard file>__<index>'
+# Transformed feature: the resized image as a serialized uint8 HxWx3 tensor.
+PIXELS_KEY = "pixels"
+CLASS_NAMES = ("cat", "dog")
