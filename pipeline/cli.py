@@ -64,7 +64,10 @@ def _add_models_commands(commands: argparse._SubParsersAction) -> None:
     )
     promote.add_argument("model_id", type=int, metavar="ID", help="model id from `models list`")
     promote.add_argument(
-        "--force", action="store_true", help="promote an unblessed model (needs --reason)"
+        "--force",
+        action="store_true",
+        help="promote an unblessed model, or publish again the model already serving as the "
+        "latest version (needs --reason)",
     )
     rollback = actions.add_parser(
         "rollback", help="publish again the model served before the current one (recorded)"
@@ -175,10 +178,17 @@ def _models(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
             else:
                 record, publication = commands.rollback(db, model_serving_dir, reason=args.reason)
                 model_id = record.id
-            print(
-                f"model {model_id} is version {publication.version}: {publication.path} "
-                f"({publication.action} recorded in ML Metadata at {target.describe()})"
-            )
+            if publication.action == commands.ALREADY_SERVING:
+                print(
+                    f"model {model_id} is already serving as version {publication.version}: "
+                    f"{publication.path} (nothing published; add --force --reason '...' to "
+                    "publish it again as a new version)"
+                )
+            else:
+                print(
+                    f"model {model_id} is version {publication.version}: {publication.path} "
+                    f"({publication.action} recorded in ML Metadata at {target.describe()})"
+                )
     except store.RegistryError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ from components.latest_blessed_model.component import (
 )
 from components.tfds_example_gen.component import TfdsExampleGen
 from components.versioned_pusher.component import VersionedPusher
+from core.code_fingerprint import code_fingerprint
 from core.config import PipelineConfig
 from core.metadata import Target
 from pipeline.data_validation import SCHEMA_SPLITS, make_custom_validation_config
@@ -28,6 +29,12 @@ from pipeline.evaluation import make_eval_config
 
 PREPROCESSING_FN = "trainer_module.preprocessing.preprocessing_fn"
 RUN_FN = "trainer_module.run.run_fn"
+# Key of the code fingerprint in Transform's and Trainer's custom_config.
+CODE_FINGERPRINT = "code_fingerprint"
+
+
+def _module(dotted_function: str) -> str:
+    return dotted_function.rpartition(".")[0]
 
 
 def create_pipeline(
@@ -62,7 +69,9 @@ def create_pipeline(
 
     Functions run inside Transform and Trainer are referenced by dotted path into
     the installed package, not by module file, so no orchestrator has to
-    package and upload them.
+    package and upload them. Their `custom_config` carries a fingerprint of the
+    code they import (core.code_fingerprint), so TFX's cache key changes with
+    that code: an edited trainer re-runs the Trainer, not Transform.
     """
     data = config.data
     example_gen = TfdsExampleGen(
@@ -91,7 +100,10 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config={"image_size": data.image_size},
+        custom_config={
+            "image_size": data.image_size,
+            CODE_FINGERPRINT: code_fingerprint(_module(PREPROCESSING_FN)),
+        },
         splits_config=transform_pb2.SplitsConfig(analyze=["train"], transform=["train", "eval"]),
     )
     trainer = Trainer(
@@ -105,6 +117,7 @@ def create_pipeline(
             "image_size": data.image_size,
             "training": dataclasses.asdict(config.training),
             "profile": config.profile,  # recorded in MLMD for `models list`
+            CODE_FINGERPRINT: code_fingerprint(_module(RUN_FN)),
         },
     )
     components = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -13,6 +14,7 @@ from core.config import PipelineConfig
 from pipeline import run_summary
 from pipeline.create import create_pipeline
 from pipeline.preflight import check_inputs
+from pipeline.run_lock import output_dir_lock
 from pipeline.run_logging import captured_output
 
 LATEST_RUN_FILE = "latest_run.json"
@@ -29,17 +31,32 @@ def run_locally(config: PipelineConfig) -> run_summary.RunSummary:
 
     Raises:
         PreflightError: before anything runs, when data or weights are missing.
-        RuntimeError: a component failed; the partial summary has been written first.
+        RuntimeError: a component failed (the partial summary has been written
+            first); another run holds the output directory (run_lock); the
+            output directory or its log cannot be written (e.g. disk full).
     """
-    check_inputs(config)
-    os.makedirs(config.output_dir, exist_ok=True)
+    with contextlib.ExitStack() as held:
+        try:
+            os.makedirs(config.output_dir, exist_ok=True)
+            held.enter_context(output_dir_lock(config.output_dir))
+        except OSError as error:
+            raise RuntimeError(_cannot_write(config.output_dir, error)) from error
+        check_inputs(config)
+        return _run_and_summarize(config)
+
+
+def _run_and_summarize(config: PipelineConfig) -> run_summary.RunSummary:
     log_path = os.path.join(config.output_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
     pipeline = create_pipeline(
         config,
         metadata_connection_config=metadata.sqlite_metadata_connection_config(config.metadata_path),
     )
     failure: BaseException | None = None
-    with captured_output(log_path, verbose=config.runner.verbose) as view:
+    with contextlib.ExitStack() as captured:
+        try:
+            view = captured.enter_context(captured_output(log_path, config.runner.verbose))
+        except OSError as error:
+            raise RuntimeError(_cannot_write(config.output_dir, error)) from error
         view.print(f"pipeline {config.runner.pipeline_name}, profile {config.profile}")
         view.print(f"full log: {log_path}")
         try:
@@ -51,8 +68,24 @@ def run_locally(config: PipelineConfig) -> run_summary.RunSummary:
         config.metadata_path, config.runner.pipeline_name, config.profile
     )
     summary.log_file = log_path
-    with open(os.path.join(config.output_dir, LATEST_RUN_FILE), "w") as f:
-        f.write(summary.to_json())
+    try:
+        with open(os.path.join(config.output_dir, LATEST_RUN_FILE), "w") as f:
+            f.write(summary.to_json())
+    except OSError as error:
+        raise RuntimeError(_cannot_write(config.output_dir, error)) from error
     if failure is not None:
         raise RuntimeError(f"the pipeline failed: {failure}. Full log: {log_path}") from failure
+    if view.log_error is not None:
+        raise RuntimeError(
+            f"the run completed but its log could not be written ({view.log_error.strerror}): "
+            f"{log_path} is incomplete; free space under {config.output_dir}"
+        )
     return summary
+
+
+def _cannot_write(output_dir: str, error: OSError) -> str:
+    return (
+        f"cannot write to the output directory {output_dir}: {error.strerror or error} "
+        f"({error.filename or output_dir}). Free space there, fix its permissions, "
+        "or choose another --output-dir"
+    )

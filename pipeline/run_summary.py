@@ -59,6 +59,12 @@ class RunSummary:
     not_blessed_because: list[str] = field(default_factory=list)
     pushed_model_dir: str | None = None
     pushed_version: int | None = None
+    # Set instead of pushed_*: the blessed model already was the latest version, so
+    # nothing was copied (e.g. a rerun whose Trainer came from cache).
+    already_serving_version: int | None = None
+    already_serving_dir: str | None = None
+    # Components whose outputs were reused from an earlier run (TFX's cache).
+    reused: list[str] = field(default_factory=list)
     log_file: str | None = None
 
     def to_json(self) -> str:
@@ -92,8 +98,15 @@ class RunSummary:
             lines.append(f"  test metrics: {metrics}")
         lines.append(f"  blessed: {'yes' if self.blessed else 'no'}")
         lines += [f"    failed: {reason}" for reason in self.not_blessed_because]
+        if self.reused:
+            lines.append(f"  reused from earlier runs (cached): {', '.join(self.reused)}")
         if self.pushed_model_dir:
             lines.append(f"  pushed: version {self.pushed_version} to {self.pushed_model_dir}")
+        elif self.already_serving_version is not None:
+            lines.append(
+                f"  pushed: nothing new, the model is already serving as version "
+                f"{self.already_serving_version} ({self.already_serving_dir})"
+            )
         else:
             lines.append("  pushed: nothing (the model was not blessed)")
         if self.log_file:
@@ -148,6 +161,8 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, profile: str) -
                 ),
             )
         )
+        if execution.last_known_state == metadata_store_pb2.Execution.CACHED:
+            summary.reused.append(component)
         _read_outputs(summary, outputs.get(execution.id, {}))
     return summary
 
@@ -195,6 +210,12 @@ def _read_outputs(summary: RunSummary, outputs: dict[str, metadata_store_pb2.Art
         pushed = outputs["pushed_model"].custom_properties
         summary.pushed_model_dir = pushed["pushed_destination"].string_value
         summary.pushed_version = int(pushed["pushed_version"].string_value)
+    elif "pushed_model" in outputs and _int_property(
+        outputs["pushed_model"], properties.ALREADY_SERVING_VERSION
+    ):
+        already = outputs["pushed_model"].custom_properties
+        summary.already_serving_version = already[properties.ALREADY_SERVING_VERSION].int_value
+        summary.already_serving_dir = already[properties.ALREADY_SERVING_PATH].string_value
 
 
 def _int_property(artifact: metadata_store_pb2.Artifact, name: str) -> int | None:

@@ -76,7 +76,10 @@ def run_fn(fn_args: FnArgs) -> None:
         histories["fine_tune"] = fine
 
     signatures = serving.make_serving_signatures(transfer.model, tf_transform_output, image_size)
-    tf.saved_model.save(transfer.model, fn_args.serving_model_dir, signatures=signatures)
+    # Weights and signatures only: the optimizer's slots would triple the size of every push.
+    transfer.model.save(
+        fn_args.serving_model_dir, save_format="tf", include_optimizer=False, signatures=signatures
+    )
     # Epochs are numbered on the one axis both stages share (as in TensorBoard), from 1.
     history = {
         stage: {

@@ -22,6 +22,8 @@ from pipeline import evaluation
 
 KEY_METRICS = (evaluation.ACCURACY, "auc")
 _ACTION_WORDS = {"push": "pushed", "promote": "promoted", "rollback": "rolled back"}
+# The action of a promotion that published nothing: the model is already the latest version.
+ALREADY_SERVING = "already serving"
 
 
 def model_summary(record: ModelRecord) -> dict[str, Any]:
@@ -127,6 +129,10 @@ def promote(
 ) -> Publication:
     """Publishes a blessed model as the next version and records who, when and why.
 
+    A model that is already the latest version (same content) is not published
+    again unless `force`: the returned Publication then has the action
+    ALREADY_SERVING, the existing version, and nothing is recorded.
+
     Raises:
         RegistryError: the model is not blessed and `force` is not set, or
             `force` is set without a reason.
@@ -139,6 +145,10 @@ def promote(
             f"model {model_id} is {_blessed_word(record.blessed)}: promote only blessed models, "
             "or add --force --reason '...' to override"
         )
+    already = serving.serving_version_of(record.serving_model_dir, model_serving_dir)
+    if already is not None and not force:
+        version, path = already
+        return Publication(version, path, ALREADY_SERVING, int(time.time() * 1000))
     return _publish(db, record, model_serving_dir, "promote", reason, force)
 
 
