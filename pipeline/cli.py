@@ -94,6 +94,13 @@ def _run(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
     if not config.runner.verbose:
         # Import-time deprecation notices of Google client libraries, not about this run.
         warnings.filterwarnings("ignore", category=FutureWarning)
+    from pipeline import run_lock
+
+    try:
+        run_lock.ensure_free(config.output_dir)
+    except run_lock.RunLockedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     from pipeline.local_runner import LATEST_RUN_FILE, run_locally
     from pipeline.preflight import PreflightError
 
@@ -111,19 +118,25 @@ def _run(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
 
 
 def _predict(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
-    from pipeline.predict import latest_model_dir, predict_files
+    from pipeline.predict import (
+        ModelLoadError,
+        load_image_signature,
+        load_newest_model,
+        predict_files,
+    )
 
     try:
-        model_dir = args.model or latest_model_dir(config.model_serving_dir)
-    except FileNotFoundError as error:
+        if args.model:
+            model_dir, serve = args.model, load_image_signature(args.model)
+        else:
+            model_dir, serve, skipped = load_newest_model(config.model_serving_dir)
+            for warning in skipped:
+                print(f"warning: {warning}; skipped", file=sys.stderr)
+    except (FileNotFoundError, ModelLoadError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"model: {model_dir}")
-    try:
-        predictions = predict_files(model_dir, args.images)
-    except ValueError as error:  # a model without the signature predict needs
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    predictions = predict_files(serve, args.images)
     for p in predictions:
         if p.error:
             print(f"{p.path}\terror: {p.error}")

@@ -58,6 +58,18 @@ def output_dir_lock(output_dir: str) -> Iterator[str]:
         os.close(fd)  # releases the flock
 
 
+def ensure_free(output_dir: str) -> None:
+    """Fails at once if another run holds `output_dir`: before the CLI spends ~40 s importing
+    TensorFlow. (The run itself still takes the lock; this is only the early answer.)
+
+    Raises:
+        RunLockedError: another live process holds it.
+    """
+    if os.path.isdir(output_dir):
+        with contextlib.suppress(OSError), output_dir_lock(output_dir):  # reported by the run
+            pass
+
+
 def _this_run() -> dict:
     return {
         "pid": os.getpid(),
