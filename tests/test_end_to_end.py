@@ -6,7 +6,6 @@ test here checks one promise of that run.
 
 import os
 import sqlite3
-import time
 
 import pytest
 import tensorflow as tf
@@ -162,7 +161,6 @@ def test_predict_cli_scores_jpeg_files_and_names_unreadable_ones(e2e_run, tmp_pa
 
 
 def test_full_profile_without_data_or_weights_stops_before_running(tmp_path):
-    started = time.monotonic()
     result = run_cli(
         "run",
         "--profile",
@@ -180,4 +178,3 @@ def test_full_profile_without_data_or_weights_stops_before_running(tmp_path):
     assert f"tfds build cats_vs_dogs --data_dir {tmp_path / 'tfds'}" in result.stderr
     assert "xception_weights_tf_dim_ordering_tf_kernels_notop.h5" in result.stderr
     assert not (tmp_path / "out" / "metadata.sqlite").exists()  # no component ran
-    assert time.monotonic() - started < 120

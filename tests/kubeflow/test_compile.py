@@ -18,12 +18,11 @@ from kubeflow.compile import (
 )
 
 
-def test_compiles_offline_in_seconds_into_a_pipeline_spec(compiled):
+def test_compiles_offline_into_a_pipeline_spec(compiled):
     spec = compiled.pipeline_spec
     assert spec.pipeline_info.name == "image-transfer-learning"
     assert spec.schema_version == "2.1.0"
     assert spec.default_pipeline_root == "gs://bucket/image-transfer/pipeline_root"
-    assert compiled.seconds < 30, f"compiling took {compiled.seconds:.1f} s (TFX already imported)"
 
 
 def test_the_dag_has_no_resolver_and_every_executor_is_a_container(compiled):

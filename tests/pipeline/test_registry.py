@@ -168,8 +168,15 @@ def test_promote_and_rollback_publish_new_versions_recorded_in_mlmd(
 
 
 def test_promote_without_to_continues_after_the_pipelines_versions(capsys, registry_dir, models):
+    common = ["--output-dir", str(registry_dir)]
+    # The good model is what the pipeline pushed as version 1: nothing to do.
+    code, out, err = models_cli(capsys, "promote", str(models[0].id), *common)
+    assert code == 0, err
+    assert f"model {models[0].id} is already serving as version 1: " in out
+    assert "--force" in out
+    assert sorted(os.listdir(registry_dir / "serving" / MODEL_NAME)) == ["1"]
     code, out, err = models_cli(
-        capsys, "promote", str(models[0].id), "--output-dir", str(registry_dir)
+        capsys, "promote", str(models[0].id), "--force", "--reason", "re-publish", *common
     )
     assert code == 0, err
     assert sorted(os.listdir(registry_dir / "serving" / MODEL_NAME)) == ["1", "2"]
