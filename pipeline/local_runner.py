@@ -64,17 +64,19 @@ def _run_and_summarize(config: PipelineConfig) -> run_summary.RunSummary:
         except Exception as error:  # reported below, after the summary is written
             logging.exception("pipeline run failed")
             failure = error
-    summary = run_summary.summarize_latest_run(
-        config.metadata_path, config.runner.pipeline_name, config.profile
-    )
-    summary.log_file = log_path
+    failed = f"the pipeline failed: {failure}. Full log: {log_path}" if failure else ""
     try:
+        summary = run_summary.summarize_latest_run(
+            config.metadata_path, config.runner.pipeline_name, config.profile
+        )
+        summary.log_file = log_path
         with open(os.path.join(config.output_dir, LATEST_RUN_FILE), "w") as f:
             f.write(summary.to_json())
-    except OSError as error:
-        raise RuntimeError(_cannot_write(config.output_dir, error)) from error
+    except (OSError, LookupError) as error:  # e.g. a full disk: say so, with the run's failure
+        problem = _cannot_write(config.output_dir, error) if isinstance(error, OSError) else error
+        raise RuntimeError("; ".join(filter(None, [failed, str(problem)]))) from error
     if failure is not None:
-        raise RuntimeError(f"the pipeline failed: {failure}. Full log: {log_path}") from failure
+        raise RuntimeError(failed) from failure
     if view.log_error is not None:
         raise RuntimeError(
             f"the run completed but its log could not be written ({view.log_error.strerror}): "

@@ -39,3 +39,28 @@ def test_a_full_disk_under_the_log_fails_the_log_not_the_pipe(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "progress still reaches the terminal" in result.stdout
     assert "log error: No space left on device" in result.stdout
+
+
+def test_the_live_view_says_cached_when_tfx_reused_a_components_outputs():
+    """The runner's and launcher's own log records, in the order LocalDagRunner emits them."""
+    import io
+    import logging
+
+    from pipeline.run_logging import ProgressView
+
+    terminal = io.StringIO()
+    view = ProgressView(terminal)
+    records = [
+        ("Component %s is running.", ("Transform",)),
+        ("A cached execution %d is used.", (7,)),
+        ("Component %s is finished.", ("Transform",)),
+        ("Component %s is running.", ("Trainer",)),
+        ("Going to run a new execution %d", (8,)),
+        ("Component %s is finished.", ("Trainer",)),
+    ]
+    for message, args in records:
+        view.handle(logging.LogRecord("absl", logging.INFO, __file__, 1, message, args, None))
+    lines = terminal.getvalue().splitlines()
+    assert lines[1].endswith("✔ Transform (cached: reused an earlier run's outputs)")
+    assert lines[3].endswith(" s)") and "✔ Trainer (" in lines[3] and "cached" not in lines[3]
+    assert view.cached == {"Transform"}
