@@ -171,3 +171,19 @@ def test_a_file_of_a_split_that_is_not_read_does_not_change_the_fingerprint(
     with open(os.path.join(version_dir, "cats_vs_dogs_sample-validation.tfrecord-00000"), "w"):
         pass
     assert fingerprint_of(data_dir) == first
+
+
+def test_data_prepared_again_changes_the_cache_key_of_example_gen_only(sample_data_dir, tmp_path):
+    data_dir = prepared_copy(sample_data_dir, tmp_path)
+    before = compiled_parameters_here(data_dir, tmp_path / "out")
+    assert compiled_parameters_here(data_dir, tmp_path / "out") == before  # unchanged: cached
+    shard = os.path.join(
+        data_dir,
+        "cats_vs_dogs_sample",
+        "4.0.1",
+        "cats_vs_dogs_sample-train.tfrecord-00000-of-00001",
+    )
+    os.utime(shard, ns=(0, os.stat(shard).st_mtime_ns + 1))  # rewritten in place
+    after = compiled_parameters_here(data_dir, tmp_path / "out")
+    # Everything downstream re-runs because ExampleGen's new Examples are new inputs.
+    assert {node for node in before if before[node] != after[node]} == {"TfdsExampleGen"}
