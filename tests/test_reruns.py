@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from core import metadata as store
 from core.serving_layout import incomplete_copies, versions
-from tests.conftest import REPO_ROOT, PipelineRun, run_cli
+from tests.conftest import REPO_ROOT, PipelineRun, run_cli, sample_run_args
 
 pytestmark = pytest.mark.e2e
 
@@ -47,19 +47,6 @@ def edited_code(tmp_path_factory, edited: str) -> Path:
     with open(root / edited, "a") as f:
         f.write("\n# an edit\n")
     return root
-
-
-def run_args(e2e_run: PipelineRun, output_dir: Path, *extra: str) -> list[str]:
-    return [
-        "run",
-        "--profile",
-        "sample",
-        "--data-dir",
-        e2e_run.data_dir,
-        "--output-dir",
-        str(output_dir),
-        *extra,
-    ]
 
 
 def run_and_kill(args: list[str], code_root: Path, marker: str, delay: float) -> str:
@@ -94,7 +81,7 @@ def statuses(run: PipelineRun) -> dict[str, str]:
 def unchanged_rerun(e2e_run, tmp_path_factory) -> PipelineRun:
     """The same command as e2e_run, again, on (a copy of) its output directory."""
     output_dir = copy_of_outputs(e2e_run, tmp_path_factory, "unchanged")
-    process = run_cli(*run_args(e2e_run, output_dir), cwd=output_dir)
+    process = run_cli(*sample_run_args(e2e_run.data_dir, output_dir), cwd=output_dir)
     assert process.returncode == 0, process.stdout + process.stderr
     return PipelineRun(process, output_dir, e2e_run.data_dir)
 
@@ -115,13 +102,17 @@ def test_an_unchanged_rerun_reuses_everything_and_publishes_nothing_new(unchange
     assert "reused from earlier runs (cached): TfdsExampleGen" in out
 
 
-@pytest.fixture(scope="module")
-def trainer_killed_then_rerun(e2e_run, tmp_path_factory):
-    """Trainer code edited; the run is SIGKILLed while training, then the same command again."""
-    output_dir = copy_of_outputs(e2e_run, tmp_path_factory, "trainer_kill")
-    code = edited_code(tmp_path_factory, "trainer_module/training.py")
-    args = run_args(e2e_run, output_dir)
-    killed = run_and_kill(args, code, marker="training with", delay=0)
+def kill_then_rerun(
+    e2e_run, tmp_path_factory, edited: str, marker: str, delay: float, *extra: str
+) -> tuple[str, list[int], PipelineRun]:
+    """With `edited` changed, a run SIGKILLed at `marker`, then the same command to the end.
+
+    Returns what the killed run printed, the versions before the rerun, and the rerun.
+    """
+    output_dir = copy_of_outputs(e2e_run, tmp_path_factory, "killed")
+    code = edited_code(tmp_path_factory, edited)
+    args = sample_run_args(e2e_run.data_dir, output_dir, *extra)
+    killed = run_and_kill(args, code, marker, delay)
     versions_before = versions(str(output_dir / "serving" / MODEL_NAME))
     process = subprocess.run(
         [sys.executable, "-m", "pipeline", *args],
@@ -132,6 +123,14 @@ def trainer_killed_then_rerun(e2e_run, tmp_path_factory):
     )
     assert process.returncode == 0, process.stdout + process.stderr
     return killed, versions_before, PipelineRun(process, output_dir, e2e_run.data_dir)
+
+
+@pytest.fixture(scope="module")
+def trainer_killed_then_rerun(e2e_run, tmp_path_factory):
+    """Trainer code edited; SIGKILL while training, then the same command again."""
+    return kill_then_rerun(
+        e2e_run, tmp_path_factory, "trainer_module/training.py", "training with", 0
+    )
 
 
 def test_a_trainer_edit_reruns_the_trainer_and_reuses_transform(trainer_killed_then_rerun):
@@ -150,20 +149,14 @@ def test_a_run_killed_in_the_trainer_is_completed_by_the_next_one(trainer_killed
 @pytest.fixture(scope="module")
 def transform_killed_then_rerun(e2e_run, tmp_path_factory):
     """Preprocessing edited; SIGKILL during Transform, then the same command again."""
-    output_dir = copy_of_outputs(e2e_run, tmp_path_factory, "transform_kill")
-    code = edited_code(tmp_path_factory, "trainer_module/preprocessing.py")
-    args = run_args(e2e_run, output_dir, *TINY_TRAINING)
-    killed = run_and_kill(args, code, marker="▶ Transform", delay=1)
-    versions_before = versions(str(output_dir / "serving" / MODEL_NAME))
-    process = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=code,
-        env={**os.environ, "PYTHONPATH": str(code)},
-        capture_output=True,
-        text=True,
+    return kill_then_rerun(
+        e2e_run,
+        tmp_path_factory,
+        "trainer_module/preprocessing.py",
+        "▶ Transform",
+        1,
+        *TINY_TRAINING,
     )
-    assert process.returncode == 0, process.stdout + process.stderr
-    return killed, versions_before, PipelineRun(process, output_dir, e2e_run.data_dir)
 
 
 def test_a_run_killed_in_transform_is_completed_by_the_next_one(transform_killed_then_rerun):

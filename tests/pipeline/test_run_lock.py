@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from pipeline.run_lock import LOCK_FILE, RunLockedError, output_dir_lock
-from tests.conftest import REPO_ROOT, run_cli
+from tests.conftest import REPO_ROOT, run_cli, sample_run_args
 
 HOLD_THE_LOCK = textwrap.dedent(
     """
@@ -48,17 +48,7 @@ def test_a_second_run_stops_naming_the_running_one_before_importing_tensorflow(
 ):
     process, output_dir = holder
     # A 60 s bound, not a timing assertion: a run that waited or ran would exceed it.
-    result = run_cli(
-        "run",
-        "--profile",
-        "sample",
-        "--data-dir",
-        sample_data_dir,
-        "--output-dir",
-        str(output_dir),
-        cwd=output_dir,
-        timeout=60,
-    )
+    result = run_cli(*sample_run_args(sample_data_dir, output_dir), cwd=output_dir, timeout=60)
     assert result.returncode == 1
     assert f"another run is using {output_dir} (pid {process.pid} on " in result.stderr
     assert "Traceback" not in result.stderr and "database is locked" not in result.stderr
