@@ -161,9 +161,10 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, profile: str) -
                 ),
             )
         )
-        if execution.last_known_state == metadata_store_pb2.Execution.CACHED:
+        cached = execution.last_known_state == metadata_store_pb2.Execution.CACHED
+        if cached:
             summary.reused.append(component)
-        _read_outputs(summary, outputs.get(execution.id, {}))
+        _read_outputs(summary, outputs.get(execution.id, {}), cached)
     return summary
 
 
@@ -190,8 +191,14 @@ def _node_id(store: metadata_store.MetadataStore, execution_id: int, pipeline_na
     return str(execution_id)
 
 
-def _read_outputs(summary: RunSummary, outputs: dict[str, metadata_store_pb2.Artifact]) -> None:
-    """Fills the summary from whichever well-known output artifacts this execution produced."""
+def _read_outputs(
+    summary: RunSummary, outputs: dict[str, metadata_store_pb2.Artifact], cached: bool
+) -> None:
+    """Fills the summary from whichever well-known output artifacts this execution produced.
+
+    A cached Pusher re-outputs an earlier run's PushedModel: that push is not
+    this run's, so it reads as "already serving".
+    """
     if "examples" in outputs and properties.SKIPPED_IMAGES in (
         outputs["examples"].custom_properties
     ):
@@ -208,8 +215,12 @@ def _read_outputs(summary: RunSummary, outputs: dict[str, metadata_store_pb2.Art
         summary.blessed = _int_property(outputs["blessing"], "blessed") == 1
     if "pushed_model" in outputs and _int_property(outputs["pushed_model"], "pushed") == 1:
         pushed = outputs["pushed_model"].custom_properties
-        summary.pushed_model_dir = pushed["pushed_destination"].string_value
-        summary.pushed_version = int(pushed["pushed_version"].string_value)
+        path = pushed["pushed_destination"].string_value
+        version = int(pushed["pushed_version"].string_value)
+        if cached:
+            summary.already_serving_dir, summary.already_serving_version = path, version
+        else:
+            summary.pushed_model_dir, summary.pushed_version = path, version
     elif "pushed_model" in outputs and _int_property(
         outputs["pushed_model"], properties.ALREADY_SERVING_VERSION
     ):
