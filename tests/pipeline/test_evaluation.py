@@ -73,7 +73,7 @@ def test_without_resolver_the_baseline_comes_from_an_mlmd_lookup():
         EvaluatorWithOptionalBaseline,
         LatestBlessedModel,
     )
-    from core.metadata import Target
+    from core.metadata.store import Target
     from pipeline.create import create_pipeline
 
     config = PipelineConfig.for_profile("sample")
