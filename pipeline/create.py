@@ -57,6 +57,9 @@ def create_pipeline(
             rejects the proto placeholder this check is passed as, so the
             Kubeflow variant validates against the schema only.
 
+    Returns:
+        The TFX Pipeline (nothing runs until an orchestrator runs it).
+
     Functions run inside Transform and Trainer are referenced by dotted path into
     the installed package, not by module file, so no orchestrator has to
     package and upload them.

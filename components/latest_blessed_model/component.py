@@ -44,10 +44,17 @@ class LatestBlessedModel(base_component.BaseComponent):
         mlmd_port: int = MLMD_GRPC_PORT,
         mlmd_sqlite_path: str = "",
     ):
-        """Args:
-        pipeline_name: only models trained by this pipeline qualify.
-        mlmd_host, mlmd_port: an MLMD gRPC service (used when the host is set).
-        mlmd_sqlite_path: a local MLMD sqlite file (otherwise).
+        """Declares the lookup; ML Metadata is queried only when it runs.
+
+        Args:
+            pipeline_name: only models trained by this pipeline qualify.
+            mlmd_host: an MLMD gRPC service (used when set), e.g. Kubeflow's
+                metadata-grpc-service.kubeflow.
+            mlmd_port: that service's port.
+            mlmd_sqlite_path: a local MLMD sqlite file (used when no host is set).
+
+        Raises:
+            ValueError: neither a host nor a sqlite path was given.
         """
         if not mlmd_host and not mlmd_sqlite_path:
             raise ValueError("LatestBlessedModel needs mlmd_host or mlmd_sqlite_path")
