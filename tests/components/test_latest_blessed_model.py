@@ -20,7 +20,8 @@ from components.latest_blessed_model import executor
 from components.latest_blessed_model.component import LatestBlessedModel
 from core import artifact_properties as properties
 from core.config import PipelineConfig
-from core.metadata import models, store
+from core.metadata import models as registry
+from core.metadata import store
 from pipeline.evaluation import failed_thresholds, make_eval_config
 from tests.core.metadata.records import KFP, create_store, record_two_runs
 
@@ -41,7 +42,7 @@ def find_baseline(metadata_path: str, uri: str, pipeline_name: str = PIPELINE_NA
 @pytest.mark.e2e
 def test_finds_the_latest_blessed_model_not_the_newer_unblessed_one(worse_run, tmp_path):
     metadata_path = str(worse_run.output_dir / "metadata.sqlite")
-    good, worse = models.list_models(store.connect(store.Target(sqlite_path=metadata_path)))
+    good, worse = registry.list_models(store.connect(store.Target(sqlite_path=metadata_path)))
     baseline = find_baseline(metadata_path, str(tmp_path / "baseline"))
     assert baseline.get_int_custom_property(properties.BASELINE_FOUND) == 1
     assert baseline.get_int_custom_property(properties.SOURCE_MODEL_ID) == good.id != worse.id
@@ -106,7 +107,7 @@ def artifacts_of_run(worse_run):
     """The test examples and both models, as the TFX artifacts MLMD recorded."""
     db = store.connect(store.Target(sqlite_path=str(worse_run.output_dir / "metadata.sqlite")))
     (examples,) = [a for a in db.get_artifacts_by_type("Examples") if "TfdsExampleGen" in a.uri]
-    good, worse = models.list_models(db)
+    good, worse = registry.list_models(db)
 
     def artifact(artifact_type, proto: metadata_store_pb2.Artifact):
         result = artifact_type()

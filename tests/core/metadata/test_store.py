@@ -1,4 +1,4 @@
-"""The metadata layer on real sqlite stores written the way TFX's local runner and KFP write them."""
+"""The metadata layer on real sqlite stores written as TFX's local runner and KFP write them."""
 
 import pytest
 from ml_metadata.proto import metadata_store_pb2
