@@ -169,14 +169,10 @@ def int_property(item: WithProperties, name: str) -> int | None:
 
 
 def string_property(item: WithProperties, name: str) -> str | None:
-    """Property `name` as text; a number stored as double prints without ".0" (3.0 -> "3").
+    """Property `name` (e.g. `PUSHED_VERSION`) of `item` as text, or None when absent.
 
-    Args:
-        item: the MLMD artifact, execution or context.
-        name: the property name, e.g. `core.artifact_properties.PUSHED_VERSION`.
-
-    Returns:
-        The text, or None when the property is absent.
+    A whole number stored as double prints without ".0" (3.0 -> "3"), as it
+    would have been written by TFX.
     """
     value = property_value(item, name)
     if isinstance(value, float) and value.is_integer():
