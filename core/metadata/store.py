@@ -27,8 +27,6 @@ from core.config import MLMD_GRPC_PORT
 
 # Re-exported so that readers of this layer never import ml_metadata themselves.
 Artifact = mlmd.Artifact
-Context = mlmd.Context
-Execution = mlmd.Execution
 MetadataStore = metadata_store.MetadataStore
 WithProperties = mlmd.Artifact | mlmd.Execution | mlmd.Context
 PropertyValue = int | float | str | None
