@@ -1,4 +1,4 @@
-"""Custom properties our components record on their output artifacts, read by the summary.
+"""Custom properties on artifacts: what our components and TFX's record, read by the summary.
 
 The names are the contract between the writers (TfdsExampleGen,
 LatestBlessedModel) and the readers (the run summary, the report, the model
@@ -27,3 +27,9 @@ PUSHED_VERSION = "pushed_version"
 # latest version: nothing was copied (`pushed` is 0); these say where it is served.
 ALREADY_SERVING_VERSION = "already_serving_version"
 ALREADY_SERVING_PATH = "already_serving_path"
+
+# On a ModelBlessing artifact (TFX's Evaluator contract): 1 when the model passed the thresholds.
+BLESSED = "blessed"
+
+# On split-aware artifacts (Examples, ExampleStatistics, ExampleAnomalies): JSON list of splits.
+SPLIT_NAMES = "split_names"

@@ -24,7 +24,7 @@ from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.orchestration.pipeline import Pipeline
 
 from core.config import ConfigError, KubeflowConfig, PipelineConfig
-from core.metadata import Target
+from core.metadata.store import Target
 from kubeflow.config_checks import (
     check_kubeflow_config,
     parse_node_selector,

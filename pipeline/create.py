@@ -23,7 +23,7 @@ from components.tfds_example_gen.component import TfdsExampleGen
 from components.versioned_pusher.component import VersionedPusher
 from core.code_fingerprint import code_fingerprint
 from core.config import PipelineConfig
-from core.metadata import Target
+from core.metadata.store import Target
 from pipeline.data_validation import SCHEMA_SPLITS, make_custom_validation_config
 from pipeline.evaluation import make_eval_config
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from core import metadata as store
+from core.metadata import models as registry
+from core.metadata import store
 from core.serving_layout import incomplete_copies, versions
 from tests.conftest import REPO_ROOT, PipelineRun, run_cli, sample_run_args
 
@@ -187,10 +188,10 @@ def assert_one_complete_run_and_at_most_one_new_version(rerun: PipelineRun, befo
         assert after == before
     assert incomplete_copies(serving) == []
     db = store.connect(store.Target(sqlite_path=str(rerun.output_dir / "metadata.sqlite")))
-    models = store.list_models(db)
+    models = registry.list_models(db)
     # e2e_run's model and the new one; the killed run trained nothing that counts.
     assert len(models) == 2 and models[-1].run_id == summary["run_id"]
-    latest_blessed = store.latest_blessed_model(db, "image-transfer-learning")
+    latest_blessed = registry.latest_blessed_model(db, "image-transfer-learning")
     assert latest_blessed is not None and latest_blessed.blessed
     listed = run_cli("models", "list", "--output-dir", str(rerun.output_dir), cwd=rerun.output_dir)
     assert listed.returncode == 0 and summary["run_id"] in listed.stdout

@@ -29,7 +29,7 @@ class LatestBlessedModel(base_component.BaseComponent):
     Example (Kubeflow, the cluster's MLMD service):
         baseline = LatestBlessedModel(
             pipeline_name="image-transfer-learning",
-            mlmd_host="metadata-grpc-service.kubeflow", mlmd_port=8080,
+            mlmd_host="metadata-grpc-service.kubeflow",
         )
         EvaluatorWithOptionalBaseline(..., baseline_model=baseline.outputs["baseline_model"])
     """
