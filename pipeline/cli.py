@@ -11,6 +11,7 @@ import warnings
 
 from core import config as config_lib
 from pipeline import flags
+from pipeline.quiet import quiet_libraries
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +37,15 @@ def main(argv: list[str] | None = None) -> int:
         "--if-missing", action="store_true", help="do nothing when it is already there"
     )
 
+    report = commands.add_parser(
+        "report", help="rebuild (or open) the HTML report of a run"
+    )
+    report.add_argument(
+        "run_id", nargs="?", metavar="RUN_ID", help="a run id (default: the newest run)"
+    )
+    report.add_argument("--open", action="store_true", help="open it in the web browser")
+    flags.add_config_arguments(report)
+
     _add_models_commands(commands)
 
     args = parser.parse_args(argv)
@@ -48,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         "predict": _predict,
         "generate-sample": _generate,
         "models": _models,
+        "report": _report,
     }[args.command](config, args)
 
 
@@ -137,6 +148,23 @@ def _generate(config: config_lib.PipelineConfig, args: argparse.Namespace) -> in
         return 0
     path = sample_data.generate_sample_dataset(config.data_dir, config.data.sample_examples)
     print(f"sample dataset written to {path}")
+    return 0
+
+
+def _report(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
+    from pipeline.report import local as report
+
+    try:
+        with quiet_libraries(config.runner.verbose):
+            path = report.write_report(config.output_dir, args.run_id)
+    except report.ReportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(path)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open("file://" + path)
     return 0
 
 

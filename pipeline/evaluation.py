@@ -18,6 +18,12 @@ from core.config import EvaluationConfig
 ACCURACY = "binary_accuracy"
 AUC_PR = "auc_pr"
 DECISION_THRESHOLD = 0.5
+# Plots for the run report: ROC and precision-recall curves come from the confusion
+# matrices at these many thresholds; calibration from this many probability buckets.
+ROC_THRESHOLDS = 200
+CALIBRATION_BUCKETS = 10
+CONFUSION_MATRIX_PLOT = "confusion_matrix_plot"
+CALIBRATION_PLOT = "calibration_plot"
 _CONFUSION_CELLS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 
 
@@ -73,6 +79,18 @@ def make_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
                     tfma.MetricConfig(
                         class_name="ConfusionMatrixAtThresholds", config=at_threshold
                     ),
+                    tfma.MetricConfig(
+                        class_name="ConfusionMatrixPlot",
+                        config=json.dumps(
+                            {"name": CONFUSION_MATRIX_PLOT, "num_thresholds": ROC_THRESHOLDS}
+                        ),
+                    ),
+                    tfma.MetricConfig(
+                        class_name="CalibrationPlot",
+                        config=json.dumps(
+                            {"name": CALIBRATION_PLOT, "num_buckets": CALIBRATION_BUCKETS}
+                        ),
+                    ),
                 ]
             )
         ],
@@ -106,8 +124,13 @@ def _describe_failure(failure) -> str:
     return f"{key.name} = {value:.4f} is below the value threshold {bound:.4f}"
 
 
-def metrics_by_slice(evaluation_uri: str) -> dict[str, dict[str, float]]:
-    """The candidate model's metrics: "overall" and one entry per label slice ("label=1").
+def metrics_by_slice(
+    evaluation_uri: str, model: str = "candidate"
+) -> dict[str, dict[str, float]]:
+    """A model's metrics: "overall" and one entry per label slice ("label=1").
+
+    `model` is "candidate" (the model just trained) or "baseline" (the model it
+    was compared against, when the Evaluator had one).
 
     The confusion matrix at the decision threshold is flattened into
     true/false positives/negatives so every value is one number.
@@ -119,7 +142,8 @@ def metrics_by_slice(evaluation_uri: str) -> dict[str, dict[str, float]]:
         metrics = result.setdefault(name, {})
         for entry in per_slice.metric_keys_and_values:
             key, value = entry.key, entry.value
-            if key.is_diff or key.model_name not in ("", "candidate"):
+            # Without a baseline TFMA leaves the candidate's model name empty.
+            if key.is_diff or (key.model_name or "candidate") != model:
                 continue
             if value.HasField("double_value"):
                 metrics[key.name] = value.double_value.value

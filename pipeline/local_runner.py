@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -13,7 +14,8 @@ from core.config import PipelineConfig
 from pipeline import run_summary
 from pipeline.create import create_pipeline
 from pipeline.preflight import check_inputs
-from pipeline.run_logging import captured_output
+from pipeline.report import local as report
+from pipeline.run_logging import ProgressView, captured_output
 
 LATEST_RUN_FILE = "latest_run.json"
 
@@ -40,12 +42,31 @@ def run_locally(config: PipelineConfig) -> run_summary.RunSummary:
         except Exception as error:  # reported below, after the summary is written
             logging.exception("pipeline run failed")
             failure = error
-    summary = run_summary.summarize_latest_run(
-        config.metadata_path, config.runner.pipeline_name, config.profile
-    )
-    summary.log_file = log_path
+        summary = run_summary.summarize_latest_run(
+            config.metadata_path, config.runner.pipeline_name, config.profile
+        )
+        summary.log_file = log_path
+        summary.report = _write_report(config, summary, view)
     with open(os.path.join(config.output_dir, LATEST_RUN_FILE), "w") as f:
         f.write(summary.to_json())
     if failure is not None:
         raise RuntimeError(f"the pipeline failed: {failure}. Full log: {log_path}") from failure
     return summary
+
+
+def _write_report(
+    config: PipelineConfig, summary: run_summary.RunSummary, view: ProgressView
+) -> str | None:
+    """The run's HTML report, blessed or not. A report that fails costs the run nothing:
+    the error goes to the log and the summary has no report path."""
+    started = time.monotonic()
+    view.print("▶ report")
+    try:
+        report.record_run(config.output_dir, dataclasses.asdict(summary), config)
+        path = report.write_report(config.output_dir, summary.run_id)
+    except Exception as error:  # noqa: BLE001 - the model is trained and pushed already
+        logging.exception("the run report failed")
+        view.print(f"✘ report: {error} (details in the full log)")
+        return None
+    view.print(f"✔ report ({time.monotonic() - started:.1f} s)")
+    return path

@@ -60,6 +60,8 @@ class RunSummary:
     pushed_model_dir: str | None = None
     pushed_version: int | None = None
     log_file: str | None = None
+    # The run's HTML report (pipeline/report), None if it could not be made.
+    report: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False)
@@ -98,6 +100,8 @@ class RunSummary:
             lines.append("  pushed: nothing (the model was not blessed)")
         if self.log_file:
             lines.append(f"  full log: {self.log_file}")
+        if self.report:
+            lines.append(f"  report: {self.report}")
         return "\n".join(lines)
 
 
