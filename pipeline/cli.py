@@ -37,9 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         "--if-missing", action="store_true", help="do nothing when it is already there"
     )
 
-    report = commands.add_parser(
-        "report", help="rebuild (or open) the HTML report of a run"
-    )
+    report = commands.add_parser("report", help="rebuild (or open) the HTML report of a run")
     report.add_argument(
         "run_id", nargs="?", metavar="RUN_ID", help="a run id (default: the newest run)"
     )

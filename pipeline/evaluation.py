@@ -124,9 +124,7 @@ def _describe_failure(failure) -> str:
     return f"{key.name} = {value:.4f} is below the value threshold {bound:.4f}"
 
 
-def metrics_by_slice(
-    evaluation_uri: str, model: str = "candidate"
-) -> dict[str, dict[str, float]]:
+def metrics_by_slice(evaluation_uri: str, model: str = "candidate") -> dict[str, dict[str, float]]:
     """A model's metrics: "overall" and one entry per label slice ("label=1").
 
     `model` is "candidate" (the model just trained) or "baseline" (the model it

@@ -32,7 +32,8 @@ table { border-collapse: collapse; margin: 0.5em 0 1em; }
 td, th { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f4f4f4; }
 .verdict { font-size: 1.3em; padding: 0.4em 0.8em; display: inline-block; border-radius: 4px; }
-.blessed { background: #e3f4dc; color: #2d6a16; } .not-blessed { background: #fbe3e1; color: #9b2318; }
+.blessed { background: #e3f4dc; color: #2d6a16; }
+.not-blessed { background: #fbe3e1; color: #9b2318; }
 .pass { color: #2d6a16; } .fail { color: #9b2318; font-weight: bold; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 0.8em; }
 .grid figure { margin: 0; font-size: 0.85em; }
