@@ -13,6 +13,13 @@ from core import config as config_lib
 from pipeline import flags
 from pipeline.quiet import quiet_libraries
 
+# The local commands use every section but Kubeflow's (only `python -m kubeflow` has those);
+# `sample_examples` is generate-sample's alone.
+_RUN_SECTIONS = ("data", "training", "evaluation", "runner")
+_RUN_FIELDS = flags.fields_of(*_RUN_SECTIONS, without=("sample_examples",))
+# Where pushed models are: `<serving dir>/<model name>/<version>`.
+_SERVING_FIELDS = ("output_dir", "serving_dir", "model_name", "verbose")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -21,18 +28,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="run the whole pipeline locally (LocalDagRunner)")
-    flags.add_config_arguments(run)
+    run = commands.add_parser(
+        "run",
+        help="run the whole pipeline locally (LocalDagRunner)",
+        usage="python -m pipeline run [--profile {sample,full}] [options]",
+    )
+    flags.add_config_arguments(run, sections=_RUN_SECTIONS, fields=_RUN_FIELDS)
 
     predict = commands.add_parser("predict", help="score image files with a pushed model")
-    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="JPEG/PNG/GIF/BMP files")
     predict.add_argument("--model", help="SavedModel dir (default: latest pushed version)")
-    flags.add_config_arguments(predict)
+    flags.add_config_arguments(predict, sections=_RUN_SECTIONS, fields=_SERVING_FIELDS)
 
     generate = commands.add_parser(
         "generate-sample", help="write the offline sample dataset in TFDS format"
     )
-    flags.add_config_arguments(generate)
+    flags.add_config_arguments(
+        generate, sections=("data", "runner"), fields=("data_dir", "sample_examples", "verbose")
+    )
     generate.add_argument(
         "--if-missing", action="store_true", help="do nothing when it is already there"
     )
@@ -42,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         "run_id", nargs="?", metavar="RUN_ID", help="a run id (default: the newest run)"
     )
     report.add_argument("--open", action="store_true", help="open it in the web browser")
-    flags.add_config_arguments(report)
+    flags.add_config_arguments(report, sections=("runner",), fields=("output_dir", "verbose"))
 
     _add_models_commands(commands)
 
@@ -92,8 +105,13 @@ def _add_models_commands(commands: argparse._SubParsersAction) -> None:
         action.add_argument(
             "--mlmd-host", help="MLMD gRPC host (default: <output dir>/metadata.sqlite)"
         )
-        action.add_argument("--mlmd-port", type=int, default=8080, help="MLMD gRPC port")
-        flags.add_config_arguments(action)
+        action.add_argument(
+            "--mlmd-port", type=int, default=8080, help="MLMD gRPC port [default: 8080]"
+        )
+    for action in (list_, show):
+        flags.add_config_arguments(action, sections=("runner",), fields=("output_dir", "verbose"))
+    for action in (promote, rollback):
+        flags.add_config_arguments(action, sections=_RUN_SECTIONS, fields=_SERVING_FIELDS)
 
 
 def _run(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
