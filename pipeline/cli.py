@@ -4,7 +4,6 @@ and manage trained models (`models list|show|promote|rollback`)."""
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import warnings
@@ -135,19 +134,16 @@ def _run(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
 
 
 def _predict(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
-    from pipeline.predict import latest_model_dir, predict_files
-
     try:
-        model_dir = args.model or latest_model_dir(config.model_serving_dir)
-    except FileNotFoundError as error:
+        with quiet_libraries(config.runner.verbose):
+            from pipeline.predict import latest_model_dir, predict_files
+
+            model_dir = args.model or latest_model_dir(config.model_serving_dir)
+            predictions = predict_files(model_dir, args.images)
+    except (FileNotFoundError, ValueError) as error:  # no model, or one without the signature
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"model: {model_dir}")
-    try:
-        predictions = predict_files(model_dir, args.images)
-    except ValueError as error:  # a model without the signature predict needs
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     for p in predictions:
         if p.error:
             print(f"{p.path}\terror: {p.error}")
@@ -157,13 +153,22 @@ def _predict(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int
 
 
 def _generate(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
-    from pipeline import sample_data
+    with quiet_libraries(config.runner.verbose, stdout=True):
+        from pipeline import sample_data
 
-    if args.if_missing and sample_data.is_prepared(config.data_dir):
+        prepared = args.if_missing and sample_data.is_prepared(config.data_dir)
+    if prepared:
         print(f"sample dataset already in {config.data_dir}")
         return 0
-    path = sample_data.generate_sample_dataset(config.data_dir, config.data.sample_examples)
-    print(f"sample dataset written to {path}")
+    print(
+        f"writing the sample dataset ({config.data.sample_examples} images) to "
+        f"{config.data_dir} ...",
+        end="" if not config.runner.verbose else "\n",
+        flush=True,
+    )
+    with quiet_libraries(config.runner.verbose, stdout=True):
+        path = sample_data.generate_sample_dataset(config.data_dir, config.data.sample_examples)
+    print(f" done: {path}")
     return 0
 
 
@@ -185,45 +190,47 @@ def _report(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
 
 
 def _models(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
-    if not config.runner.verbose:
-        # Reading metrics imports TensorFlow: keep its start-up chatter off the terminal.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        warnings.filterwarnings("ignore")
-        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    from core import metadata as store
+
+    try:
+        with quiet_libraries(config.runner.verbose):
+            output = _models_output(config, args)
+    except store.RegistryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(output)
+    return 0
+
+
+def _models_output(config: config_lib.PipelineConfig, args: argparse.Namespace) -> str:
+    """What `models ...` prints; RegistryError when it cannot do what was asked."""
     from core import metadata as store
     from pipeline.registry import commands
 
     target = store.Target(
         sqlite_path=config.metadata_path, host=args.mlmd_host, port=args.mlmd_port
     )
-    try:
-        db = store.connect(target)
-        if args.models_command == "list":
-            records = store.list_models(db)
-            if args.json:
-                print(commands.to_json([commands.model_summary(r) for r in records]))
-            else:
-                print(commands.format_table(records))
-        elif args.models_command == "show":
-            details = commands.show(db, args.model_id)
-            print(commands.to_json(details) if args.json else commands.format_details(details))
-        else:
-            model_serving_dir = os.path.join(
-                os.path.abspath(args.to or config.serving_dir), config.evaluation.model_name
-            )
-            if args.models_command == "promote":
-                model_id = args.model_id
-                publication = commands.promote(
-                    db, model_id, model_serving_dir, reason=args.reason, force=args.force
-                )
-            else:
-                record, publication = commands.rollback(db, model_serving_dir, reason=args.reason)
-                model_id = record.id
-            print(
-                f"model {model_id} is version {publication.version}: {publication.path} "
-                f"({publication.action} recorded in ML Metadata at {target.describe()})"
-            )
-    except store.RegistryError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    db = store.connect(target)
+    if args.models_command == "list":
+        records = store.list_models(db)
+        if args.json:
+            return commands.to_json([commands.model_summary(r) for r in records])
+        return commands.format_table(records)
+    if args.models_command == "show":
+        details = commands.show(db, args.model_id)
+        return commands.to_json(details) if args.json else commands.format_details(details)
+    model_serving_dir = os.path.join(
+        os.path.abspath(args.to or config.serving_dir), config.evaluation.model_name
+    )
+    if args.models_command == "promote":
+        model_id = args.model_id
+        publication = commands.promote(
+            db, model_id, model_serving_dir, reason=args.reason, force=args.force
+        )
+    else:
+        record, publication = commands.rollback(db, model_serving_dir, reason=args.reason)
+        model_id = record.id
+    return (
+        f"model {model_id} is version {publication.version}: {publication.path} "
+        f"({publication.action} recorded in ML Metadata at {target.describe()})"
+    )
