@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-
-import tensorflow_model_analysis as tfma
+from typing import TYPE_CHECKING
 
 from core import features
 from core.config import EvaluationConfig
+from pipeline import tfma_results
+
+if TYPE_CHECKING:
+    import tensorflow_model_analysis as tfma
 
 ACCURACY = "binary_accuracy"
 AUC_PR = "auc_pr"
@@ -36,6 +39,9 @@ def make_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
     Thresholds apply to the overall slice only: the per-label slices are there
     to show where a model fails, and a label slice's accuracy is its recall.
     """
+    # Imported here: reading results (`models list`) must not pay for TensorFlow.
+    import tensorflow_model_analysis as tfma
+
     overall = tfma.SlicingSpec()
     accuracy_threshold = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(lower_bound={"value": config.min_accuracy}),
@@ -103,7 +109,7 @@ def failed_thresholds(evaluation_uri: str) -> list[str]:
     Empty when every threshold held. Reads the `validations` file the Evaluator
     wrote next to its metrics.
     """
-    result = tfma.load_validation_result(evaluation_uri)
+    result = tfma_results.load_validation_result(evaluation_uri)
     reasons = []
     for per_slice in result.metric_validations_per_slice:
         for failure in per_slice.failures:
@@ -134,7 +140,7 @@ def metrics_by_slice(evaluation_uri: str, model: str = "candidate") -> dict[str,
     true/false positives/negatives so every value is one number.
     """
     result: dict[str, dict[str, float]] = {}
-    for per_slice in tfma.load_metrics(evaluation_uri):
+    for per_slice in tfma_results.load_metrics(evaluation_uri):
         keys = per_slice.slice_key.single_slice_keys
         name = ",".join(f"{k.column}={_slice_value(k)}" for k in keys) or "overall"
         metrics = result.setdefault(name, {})
