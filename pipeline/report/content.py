@@ -98,10 +98,12 @@ def gather(
     if artifacts.evaluation_uri:
         uri = artifacts.evaluation_uri
         content.metrics_by_slice = evaluation.metrics_by_slice(uri)
-        if artifacts.baseline:
-            content.baseline_metrics = evaluation.metrics_by_slice(uri, model="baseline").get(
-                "overall", {}
-            )
+        # Present when the Evaluator had a baseline (the latest blessed model) to compare with.
+        content.baseline_metrics = evaluation.metrics_by_slice(uri, model="baseline").get(
+            "overall", {}
+        )
+        if content.baseline_metrics and not content.baseline:
+            content.baseline = "the latest blessed model"
         content.curve, content.calibration = read_plots(uri)
     if artifacts.model_uri and artifacts.examples_uri:
         scored = score_test_split(artifacts.model_uri, artifacts.examples_uri)

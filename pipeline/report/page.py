@@ -171,15 +171,7 @@ def _most_wrong(content: ReportContent) -> str:
 def _blessing(content: ReportContent) -> str:
     summary = content.summary
     failed = summary.get("not_blessed_because") or []
-    rows = [
-        [
-            _e(t),
-            "<span class='fail'>failed</span>"
-            if _failed(t, failed)
-            else "<span class='pass'>held</span>",
-        ]
-        for t in content.thresholds
-    ]
+    rows = [[_e(t), _threshold_outcome(t, failed, content.baseline)] for t in content.thresholds]
     parts = [
         "<h2>Blessing</h2>",
         f"<p>{_verdict(summary)}</p>",
@@ -219,6 +211,14 @@ def _verdict(summary: dict[str, Any]) -> str:
         where = f", pushed as version {pushed}" if pushed else ""
         return f"<span class='verdict blessed'>blessed{where}</span>"
     return "<span class='verdict not-blessed'>not blessed, nothing pushed</span>"
+
+
+def _threshold_outcome(threshold: str, failures: list[str], baseline: str | None) -> str:
+    if _failed(threshold, failures):
+        return "<span class='fail'>failed</span>"
+    if " change " in threshold and not baseline:
+        return "<span class='muted'>not applied: no blessed model to compare with yet</span>"
+    return "<span class='pass'>held</span>"
 
 
 def _failed(threshold: str, failures: list[str]) -> bool:
