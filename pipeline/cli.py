@@ -173,8 +173,8 @@ def _generate(config: config_lib.PipelineConfig, args: argparse.Namespace) -> in
 
 
 def _report(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
-    from pipeline.report import local as report
-
+    with quiet_libraries(config.runner.verbose):  # matplotlib may build its font cache
+        from pipeline.report import local as report
     try:
         with quiet_libraries(config.runner.verbose):
             path = report.write_report(config.output_dir, args.run_id)
