@@ -159,6 +159,7 @@ def test_predict_cli_scores_jpeg_files_and_names_unreadable_ones(e2e_run, tmp_pa
     assert 0.0 <= probability <= 1.0
     assert lines[str(bad)].startswith("error: cannot decode")
     assert result.returncode == 1  # one file failed, the other was still scored
+    assert result.stderr == ""  # no library warnings
 
 
 def test_full_profile_without_data_or_weights_stops_before_running(tmp_path):

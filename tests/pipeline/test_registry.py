@@ -62,6 +62,7 @@ def test_list_is_a_readable_table_in_a_terminal(e2e_run, worse_run):
         "models", "list", "--output-dir", str(worse_run.output_dir), cwd=worse_run.output_dir
     )
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no library warnings
     header, *rows = result.stdout.splitlines()
     names = ["ID", "RUN", "TRAINED (UTC)", "PROFILE", "ACCURACY", "AUC", "BLESSED", "VERSIONS"]
     starts = [header.index(name) for name in names]
