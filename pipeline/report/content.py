@@ -8,7 +8,6 @@ Metadata) and the RunReport component on Kubeflow (URIs are its inputs).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -218,11 +217,3 @@ def thumbnail(image_bytes: bytes) -> bytes:
         out = io.BytesIO()
         small.save(out, format="JPEG", quality=85)
     return out.getvalue()
-
-
-def to_json(content: ReportContent) -> dict[str, Any]:
-    """The content without the image bytes (for tests and machines)."""
-    data = dataclasses.asdict(content)
-    for image in data["most_wrong"]:
-        image.pop("jpeg")
-    return data

@@ -50,10 +50,6 @@ def write_report(output_dir: str, run_id: str | None = None) -> str:
     return path
 
 
-def report_path(output_dir: str, run_id: str) -> str:
-    return _path(output_dir, run_id, ".html")
-
-
 def find_artifacts(metadata_path: str, run_id: str) -> content_lib.RunArtifacts:
     """The model, evaluation and raw examples of `run_id`, through the model registry's queries.
 
