@@ -175,7 +175,9 @@ class RunnerConfig:
         True, "reuse the outputs of components whose inputs and settings did not change"
     )
     verbose: bool = _option(
-        False, "also show TensorFlow/Beam/absl output on the terminal (always in the log)"
+        False,
+        "show library output (TensorFlow, TFDS, Beam, absl) on the terminal too; "
+        "a run keeps it in its log file either way",
     )
 
 
