@@ -42,7 +42,10 @@ def write_report(output_dir: str, run_id: str | None = None) -> str:
     record = _load_record(output_dir, run_id)
     summary = record["summary"]
     config = PipelineConfig.from_dict(record["config"])
-    artifacts = find_artifacts(config.metadata_path, summary["run_id"])
+    trainer_cached = any(
+        c["component"] == "Trainer" and c["status"] == "cached" for c in summary["components"]
+    )
+    artifacts = find_artifacts(config.metadata_path, summary["run_id"], trainer_cached)
     html = page.render(content_lib.gather(config, summary, artifacts))
     path = _path(output_dir, summary["run_id"], ".html")
     with open(path, "w", encoding="utf-8") as f:
@@ -50,20 +53,22 @@ def write_report(output_dir: str, run_id: str | None = None) -> str:
     return path
 
 
-def find_artifacts(metadata_path: str, run_id: str) -> content_lib.RunArtifacts:
+def find_artifacts(
+    metadata_path: str, run_id: str, trainer_cached: bool = False
+) -> content_lib.RunArtifacts:
     """The model, evaluation and raw examples of `run_id`, through the model registry's queries.
 
     A run whose Trainer was cached re-used a model trained by an earlier run:
-    the report then shows that model (the newest one evaluated in this run or
-    before).
+    the report then shows the newest trained model (the one the cache returned
+    when nothing changed since). A run that stopped before training has none.
     """
     store = metadata.connect(metadata.Target(sqlite_path=metadata_path))
-    records = [r for r in metadata.list_models(store) if r.run_id is not None]
-    if not records:
+    records = metadata.list_models(store)
+    record = next((r for r in records if r.run_id == run_id), None)
+    if record is None and trainer_cached and records:
+        record = max(records, key=lambda r: (r.created_ms, r.id))
+    if record is None:
         return content_lib.RunArtifacts()
-    record = next((r for r in records if r.run_id == run_id), None) or max(
-        records, key=lambda r: (r.created_ms, r.id)
-    )
     dataset = metadata.lineage(store, record).get("dataset") or {}
     return content_lib.RunArtifacts(
         model_uri=record.uri,
