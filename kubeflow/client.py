@@ -47,7 +47,20 @@ class RunStatus:
 
 
 def connect(config: PipelineConfig) -> Connection:
-    """A kfp.Client for the configured host, namespace and credentials."""
+    """A kfp.Client for the configured host, namespace and credentials.
+
+    Args:
+        config: reads `kubeflow.kfp_host` (else $KF_PIPELINES_ENDPOINT) and
+            `kubeflow.kfp_namespace`; credentials come from $KF_PIPELINES_TOKEN or the
+            service-account token file named by $KF_PIPELINES_SA_TOKEN_PATH.
+
+    Returns:
+        A Connection that remembers the host, so later errors can name it.
+
+    Raises:
+        KfpConnectionError: no host configured, a missing token file, or the API is
+            unreachable (the message says which and how to fix it).
+    """
     host = config.kubeflow.kfp_host or os.environ.get(HOST_ENV, "")
     if not host:
         raise KfpConnectionError(
@@ -72,7 +85,20 @@ def connect(config: PipelineConfig) -> Connection:
 
 
 def submit(connection: Connection, config: PipelineConfig, package: str, run_name: str) -> str:
-    """Starts one run of the compiled `package`; returns its id."""
+    """Starts one run of the compiled `package` in the configured experiment.
+
+    Args:
+        connection: from `connect`.
+        config: the experiment, namespace and pipeline root of the run.
+        package: path of the compiled pipeline YAML.
+        run_name: the run's display name.
+
+    Returns:
+        The new run's id.
+
+    Raises:
+        KfpConnectionError: the API refused or could not be reached.
+    """
     kubeflow = config.kubeflow
     with _explained(connection.host):
         result = connection.client.create_run_from_pipeline_package(
@@ -90,6 +116,17 @@ def schedule(connection: Connection, config: PipelineConfig, package: str) -> st
 
     No catch-up: after a pause the schedule starts the latest run only, instead of
     one training per missed day.
+
+    Args:
+        connection: from `connect`.
+        config: cron, max concurrency, experiment and pipeline root.
+        package: path of the compiled pipeline YAML.
+
+    Returns:
+        The recurring run's id.
+
+    Raises:
+        KfpConnectionError: the API refused or could not be reached.
     """
     kubeflow, client = config.kubeflow, connection.client
     with _explained(connection.host):
@@ -107,7 +144,18 @@ def schedule(connection: Connection, config: PipelineConfig, package: str) -> st
 
 
 def unschedule(connection: Connection, config: PipelineConfig) -> list[str]:
-    """Deletes the recurring runs `schedule` created for this pipeline; returns their ids."""
+    """Deletes the recurring runs `schedule` created for this pipeline.
+
+    Args:
+        connection: from `connect`.
+        config: names the experiment and the recurring run (`schedule_name`).
+
+    Returns:
+        The ids of the deleted recurring runs ([] when there were none).
+
+    Raises:
+        KfpConnectionError: the API refused or could not be reached.
+    """
     client = connection.client
     with _explained(connection.host):
         experiment_id = _experiment_id(client, config, create=False)
@@ -123,7 +171,19 @@ def unschedule(connection: Connection, config: PipelineConfig) -> list[str]:
 
 
 def recent_runs(connection: Connection, config: PipelineConfig, limit: int) -> list[RunStatus]:
-    """The newest runs of the experiment, newest first."""
+    """The newest runs of the experiment, newest first.
+
+    Args:
+        connection: from `connect`.
+        config: names the experiment.
+        limit: how many runs at most.
+
+    Returns:
+        One RunStatus per run ([] when the experiment does not exist yet).
+
+    Raises:
+        KfpConnectionError: the API refused or could not be reached.
+    """
     client = connection.client
     with _explained(connection.host):
         experiment_id = _experiment_id(client, config, create=False)
@@ -139,6 +199,7 @@ def recent_runs(connection: Connection, config: PipelineConfig, limit: int) -> l
 
 
 def schedule_name(config: PipelineConfig) -> str:
+    """The recurring run's name: one per pipeline, so `unschedule` finds what `schedule` made."""
     return f"{config.runner.pipeline_name}-schedule"
 
 

@@ -105,7 +105,10 @@ def _add_models_commands(commands: argparse._SubParsersAction) -> None:
             "--mlmd-host", help="MLMD gRPC host (default: <output dir>/metadata.sqlite)"
         )
         action.add_argument(
-            "--mlmd-port", type=int, default=8080, help="MLMD gRPC port [default: 8080]"
+            "--mlmd-port",
+            type=int,
+            default=config_lib.MLMD_GRPC_PORT,
+            help="MLMD gRPC port [default: %(default)s]",
         )
     for action in (list_, show):
         flags.add_config_arguments(action, sections=("runner",), fields=("output_dir", "verbose"))
@@ -190,12 +193,12 @@ def _report(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
 
 
 def _models(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
-    from core import metadata as store
+    from core.metadata import store
 
     try:
         with quiet_libraries(config.runner.verbose):
             output = _models_output(config, args)
-    except store.RegistryError as error:
+    except store.MetadataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(output)
@@ -203,8 +206,8 @@ def _models(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
 
 
 def _models_output(config: config_lib.PipelineConfig, args: argparse.Namespace) -> str:
-    """What `models ...` prints; RegistryError when it cannot do what was asked."""
-    from core import metadata as store
+    """What `models ...` prints; MetadataError when it cannot do what was asked."""
+    from core.metadata import models, store
     from pipeline.registry import commands
 
     target = store.Target(
@@ -212,7 +215,7 @@ def _models_output(config: config_lib.PipelineConfig, args: argparse.Namespace) 
     )
     db = store.connect(target)
     if args.models_command == "list":
-        records = store.list_models(db)
+        records = models.list_models(db)
         if args.json:
             return commands.to_json([commands.model_summary(r) for r in records])
         return commands.format_table(records)

@@ -22,7 +22,7 @@ from components.latest_blessed_model.component import (
 from components.tfds_example_gen.component import TfdsExampleGen
 from components.versioned_pusher.component import VersionedPusher
 from core.config import PipelineConfig
-from core.metadata import Target
+from core.metadata.store import Target
 from pipeline.data_validation import SCHEMA_SPLITS, make_custom_validation_config
 from pipeline.evaluation import make_eval_config
 from pipeline.report.component import RunReport
@@ -61,6 +61,9 @@ def create_pipeline(
         run_report: whether a last RunReport component writes the run report
             as an HTML artifact (on Kubeflow, where the KFP UI shows it; local
             runs write it after the pipeline, with the component timeline).
+
+    Returns:
+        The TFX Pipeline (nothing runs until an orchestrator runs it).
 
     Functions run inside Transform and Trainer are referenced by dotted path into
     the installed package, not by module file, so no orchestrator has to

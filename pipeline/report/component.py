@@ -9,6 +9,7 @@ which the KFP UI shows on the task's Visualization tab.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -25,6 +26,7 @@ EVALUATION = "evaluation"
 BLESSING = "blessing"
 REPORT = "report"
 CONFIG = "config"
+_RECIPE_SECTIONS = ("data", "training", "evaluation")
 
 
 class HtmlReport(ValueArtifact):
@@ -67,7 +69,11 @@ class Executor(base_executor.BaseExecutor):
         from pipeline.report import content as content_lib
         from pipeline.report import page
 
-        config = PipelineConfig.from_dict(json.loads(exec_properties[CONFIG]))
+        recipe = json.loads(exec_properties[CONFIG])
+        config = PipelineConfig.for_profile(
+            recipe.pop("profile"),
+            **{k: v for section in recipe.values() for k, v in section.items()},
+        )
         examples = artifact_utils.get_single_instance(input_dict[EXAMPLES])
         evaluation = artifact_utils.get_single_instance(input_dict[EVALUATION])
         summary = summary_from_artifacts(
@@ -84,6 +90,17 @@ class Executor(base_executor.BaseExecutor):
         )
         html = page.render(content_lib.gather(config, summary, artifacts))
         artifact_utils.get_single_instance(output_dict[REPORT]).value = html
+
+
+def _recipe(config: PipelineConfig) -> dict[str, Any]:
+    """What the report shows of the configuration: the profile and what the model was made with.
+
+    Not the runner or Kubeflow sections: where and how the pipeline runs (hosts,
+    images) would change the component's cache key without changing the page.
+    """
+    recipe: dict[str, Any] = {"profile": config.profile}
+    recipe.update({s: dataclasses.asdict(getattr(config, s)) for s in _RECIPE_SECTIONS})
+    return recipe
 
 
 def summary_from_artifacts(
@@ -134,7 +151,7 @@ class RunReport(base_component.BaseComponent):
     ):
         super().__init__(
             spec=RunReportSpec(
-                config=json.dumps(config.to_dict(), sort_keys=True),
+                config=json.dumps(_recipe(config), sort_keys=True),
                 examples=examples,
                 model=model,
                 evaluation=evaluation,

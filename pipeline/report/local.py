@@ -12,8 +12,8 @@ import json
 import os
 from typing import Any
 
-from core import metadata
 from core.config import PipelineConfig
+from core.metadata import models, store
 from pipeline.report import content as content_lib
 from pipeline.report import page
 
@@ -62,14 +62,14 @@ def find_artifacts(
     the report then shows the newest trained model (the one the cache returned
     when nothing changed since). A run that stopped before training has none.
     """
-    store = metadata.connect(metadata.Target(sqlite_path=metadata_path))
-    records = metadata.list_models(store)
+    db = store.connect(store.Target(sqlite_path=metadata_path))
+    records = models.list_models(db)
     record = next((r for r in records if r.run_id == run_id), None)
     if record is None and trainer_cached and records:
         record = max(records, key=lambda r: (r.created_ms, r.id))
     if record is None:
         return content_lib.RunArtifacts()
-    dataset = metadata.lineage(store, record).get("dataset") or {}
+    dataset = models.lineage(db, record).get("dataset") or {}
     return content_lib.RunArtifacts(
         model_uri=record.uri,
         evaluation_uri=record.evaluation_uri,

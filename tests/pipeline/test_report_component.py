@@ -53,7 +53,7 @@ def test_the_component_writes_the_same_report_from_its_input_artifacts(e2e_run, 
             "blessing": [blessing],
         },
         {"report": [report]},
-        {"config": json.dumps(config.to_dict())},
+        {"config": json.dumps(component._recipe(config))},  # noqa: SLF001 - as RunReport passes it
     )
 
     html = (tmp_path / "report" / "value").read_text(encoding="utf-8")
