@@ -80,33 +80,22 @@ def find_artifacts(
 
 def _load_record(output_dir: str, run_id: str | None) -> dict[str, Any]:
     folder = os.path.join(output_dir, REPORTS_DIR)
-    if run_id is None:
-        recorded = (
-            sorted(
-                (f for f in os.listdir(folder) if f.endswith(".json")),
-                key=lambda f: os.path.getmtime(os.path.join(folder, f)),
-            )
-            if os.path.isdir(folder)
-            else []
+    # Oldest first; run ids are timestamps, so their file names sort in time order.
+    recorded = (
+        sorted(f[: -len(".json")] for f in os.listdir(folder) if f.endswith(".json"))
+        if os.path.isdir(folder)
+        else []
+    )
+    if not recorded:
+        raise ReportError(
+            f"no run recorded in {folder}: run the pipeline first "
+            "(`python -m pipeline run`), or point --output-dir at a run's output directory"
         )
-        if not recorded:
-            raise ReportError(
-                f"no run recorded in {folder}: run the pipeline first "
-                "(`python -m pipeline run`), or point --output-dir at a run's output directory"
-            )
-        path = os.path.join(folder, recorded[-1])
-    else:
-        path = _path(output_dir, run_id, ".json")
-        if not os.path.exists(path):
-            known = (
-                sorted(f[: -len(".json")] for f in os.listdir(folder))
-                if os.path.isdir(folder)
-                else []
-            )
-            raise ReportError(
-                f"no run {run_id!r} recorded in {folder}; recorded runs: "
-                + (", ".join(known) or "none")
-            )
+    path = _path(output_dir, run_id or recorded[-1], ".json")
+    if not os.path.exists(path):
+        raise ReportError(
+            f"no run {run_id!r} recorded in {folder}; recorded runs: {', '.join(recorded)}"
+        )
     with open(path) as f:
         return json.load(f)
 
