@@ -26,6 +26,7 @@ from core.config import PipelineConfig
 from core.metadata.store import Target
 from pipeline.data_validation import SCHEMA_SPLITS, make_custom_validation_config
 from pipeline.evaluation import make_eval_config
+from pipeline.report.component import RunReport
 
 PREPROCESSING_FN = "trainer_module.preprocessing.preprocessing_fn"
 RUN_FN = "trainer_module.run.run_fn"
@@ -44,6 +45,7 @@ def create_pipeline(
     include_resolver: bool = True,
     baseline_lookup: Target | None = None,
     custom_label_validation: bool = True,
+    run_report: bool = False,
 ) -> Pipeline:
     """ExampleGen -> Statistics/Schema/Validator -> Transform -> Trainer -> Evaluator -> Pusher.
 
@@ -63,6 +65,9 @@ def create_pipeline(
             that every label is a known class. TFX 1.16's Kubeflow v2 compiler
             rejects the proto placeholder this check is passed as, so the
             Kubeflow variant validates against the schema only.
+        run_report: whether a last RunReport component writes the run report
+            as an HTML artifact (on Kubeflow, where the KFP UI shows it; local
+            runs write it after the pipeline, with the component timeline).
 
     Returns:
         The TFX Pipeline (nothing runs until an orchestrator runs it).
@@ -161,6 +166,16 @@ def create_pipeline(
         ),
     ).with_id("Pusher")
     components += [evaluator, pusher]
+    if run_report:
+        components.append(
+            RunReport(
+                config,
+                examples=example_gen.outputs["examples"],
+                model=trainer.outputs["model"],
+                evaluation=evaluator.outputs["evaluation"],
+                blessing=evaluator.outputs["blessing"],
+            )
+        )
 
     return Pipeline(
         pipeline_name=config.runner.pipeline_name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -14,8 +15,9 @@ from core.config import PipelineConfig
 from pipeline import run_summary
 from pipeline.create import create_pipeline
 from pipeline.preflight import check_inputs
+from pipeline.report import local as report
 from pipeline.run_lock import output_dir_lock
-from pipeline.run_logging import captured_output
+from pipeline.run_logging import ProgressView, captured_output
 
 LATEST_RUN_FILE = "latest_run.json"
 
@@ -64,17 +66,20 @@ def _run_and_summarize(config: PipelineConfig) -> run_summary.RunSummary:
         except Exception as error:  # reported below, after the summary is written
             logging.exception("pipeline run failed")
             failure = error
-    failed = f"the pipeline failed: {failure}. Full log: {log_path}" if failure else ""
-    try:
-        summary = run_summary.summarize_latest_run(
-            config.metadata_path, config.runner.pipeline_name, config.profile
-        )
-        summary.log_file = log_path
-        with open(os.path.join(config.output_dir, LATEST_RUN_FILE), "w") as f:
-            f.write(summary.to_json())
-    except (OSError, LookupError) as error:  # e.g. a full disk: say so, with the run's failure
-        problem = _cannot_write(config.output_dir, error) if isinstance(error, OSError) else error
-        raise RuntimeError("; ".join(filter(None, [failed, str(problem)]))) from error
+        failed = f"the pipeline failed: {failure}. Full log: {log_path}" if failure else ""
+        try:
+            summary = run_summary.summarize_latest_run(
+                config.metadata_path, config.runner.pipeline_name, config.profile
+            )
+            summary.log_file = log_path
+            summary.report = _write_report(config, summary, view)
+            with open(os.path.join(config.output_dir, LATEST_RUN_FILE), "w") as f:
+                f.write(summary.to_json())
+        except (OSError, LookupError) as error:  # e.g. a full disk: say so, with the failure
+            problem = (
+                _cannot_write(config.output_dir, error) if isinstance(error, OSError) else error
+            )
+            raise RuntimeError("; ".join(filter(None, [failed, str(problem)]))) from error
     if failure is not None:
         raise RuntimeError(failed) from failure
     if view.log_error is not None:
@@ -91,3 +96,21 @@ def _cannot_write(output_dir: str, error: OSError) -> str:
         f"({error.filename or output_dir}). Free space there, fix its permissions, "
         "or choose another --output-dir"
     )
+
+
+def _write_report(
+    config: PipelineConfig, summary: run_summary.RunSummary, view: ProgressView
+) -> str | None:
+    """The run's HTML report, blessed or not. A report that fails costs the run nothing:
+    the error goes to the log and the summary has no report path."""
+    started = time.monotonic()
+    view.print("▶ report")
+    try:
+        report.record_run(config.output_dir, dataclasses.asdict(summary), config)
+        path = report.write_report(config.output_dir, summary.run_id)
+    except Exception as error:  # noqa: BLE001 - the model is trained and pushed already
+        logging.exception("the run report failed")
+        view.print(f"✘ report: {error} (details in the full log)")
+        return None
+    view.print(f"✔ report ({time.monotonic() - started:.1f} s)")
+    return path

@@ -66,6 +66,8 @@ class RunSummary:
     # Components whose outputs were reused from an earlier run (TFX's cache).
     reused: list[str] = field(default_factory=list)
     log_file: str | None = None
+    # The run's HTML report (pipeline/report), None if it could not be made.
+    report: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False)
@@ -111,6 +113,8 @@ class RunSummary:
             lines.append("  pushed: nothing (the model was not blessed)")
         if self.log_file:
             lines.append(f"  full log: {self.log_file}")
+        if self.report:
+            lines.append(f"  report: {self.report}")
         return "\n".join(lines)
 
 

@@ -84,7 +84,7 @@ def format_table(records: list[ModelRecord]) -> str:
                 record.profile or "-",
                 *(f"{metrics[m]:.4f}" if m in metrics else "-" for m in KEY_METRICS),
                 _blessed_word(record.blessed),
-                ", ".join(_describe_version(p) for p in record.publications) or "-",
+                _describe_versions(record.publications),
             ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -260,8 +260,13 @@ def _overall_metrics(record: ModelRecord) -> dict[str, float]:
     return evaluation.metrics_by_slice(record.evaluation_uri).get("overall", {})
 
 
-def _describe_version(publication: Publication) -> str:
-    return f"{publication.version} ({_ACTION_WORDS.get(publication.action, publication.action)})"
+def _describe_versions(publications: list[Publication]) -> str:
+    """'1 (pushed) in /srv/cats; 1 (promoted), 3 (rolled back) in /mnt/models/cats'."""
+    by_directory: dict[str, list[str]] = {}
+    for p in publications:
+        words = f"{p.version} ({_ACTION_WORDS.get(p.action, p.action)})"
+        by_directory.setdefault(os.path.dirname(p.path), []).append(words)
+    return "; ".join(f"{', '.join(v)} in {d}" for d, v in by_directory.items()) or "-"
 
 
 def _describe_publication(p: Publication) -> str:
