@@ -131,6 +131,11 @@ class KubeflowConfig:
     # Where GPU Trainers go: "label=value,..." and taints "key[=value]:Effect,...".
     gpu_node_selector: str = "nvidia.com/gpu.present=true"
     gpu_tolerations: str = "nvidia.com/gpu:NoSchedule"
+    # What each Beam-powered task's pod requests (a pod without requests is the first evicted).
+    beam_cpu: str = "2"
+    beam_memory: str = "8G"
+    # Times KFP restarts a failed Trainer pod (preempted node, lost GPU), with backoff.
+    trainer_retries: int = 2
     beam_runner: str = "DirectRunner"
     # Extra Beam flags, e.g. "--project=p --region=r --temp_location=gs://b/tmp".
     beam_options: str = ""

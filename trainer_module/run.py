@@ -26,6 +26,7 @@ def run_fn(fn_args: FnArgs) -> None:
     image_size = int(fn_args.custom_config["image_size"])
     keras.utils.set_random_seed(config.seed)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    devices.check_required_gpus(devices.visible_gpu_names())
     plan = devices.plan_strategy(devices.visible_gpu_names(), config.batch_size)
     strategy = devices.make_strategy(plan)
     logging.getLogger(PROGRESS_LOGGER).info(
