@@ -1,5 +1,9 @@
 """Talks to the Kubeflow Pipelines v2 API through kfp.Client: submit, schedule, list, unschedule.
 
+Every run and schedule starts from a pipeline version uploaded by this module (the
+pipeline `<pipeline-name>`, one version per compilation, named by time and content
+digest), so the KFP UI shows which compiled spec each run executed.
+
 Host, namespace and credentials come from flags or the environment variables kfp
 itself knows; a token is handed to kfp.Client and never printed or written anywhere.
 Any failure to reach or authenticate against the API becomes one `KfpConnectionError`
@@ -9,8 +13,10 @@ whose message names the flag or variable to set.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,6 +34,17 @@ TOKEN_ENV = "KF_PIPELINES_TOKEN"  # a bearer token, e.g. from `gcloud auth print
 
 class KfpConnectionError(RuntimeError):
     """The KFP API cannot be used; the message says which flag or variable fixes it."""
+
+
+class ScheduleExistsError(RuntimeError):
+    """`schedule` would create a second recurring run of this pipeline."""
+
+
+@dataclass
+class PipelineVersion:
+    pipeline_id: str
+    version_id: str
+    name: str
 
 
 @dataclass
@@ -71,43 +88,45 @@ def connect(config: PipelineConfig) -> Connection:
         return Connection(kfp.Client(**options), host)
 
 
-def submit(connection: Connection, config: PipelineConfig, package: str, run_name: str) -> str:
-    """Starts one run of the compiled `package`; returns its id."""
-    kubeflow = config.kubeflow
-    with _explained(connection.host):
-        result = connection.client.create_run_from_pipeline_package(
-            pipeline_file=package,
-            run_name=run_name,
-            experiment_name=kubeflow.kfp_experiment,
-            namespace=kubeflow.kfp_namespace or None,
-            pipeline_root=config.pipeline_root,
-        )
-    return result.run_id
+def upload_version(connection: Connection, config: PipelineConfig, package: str) -> PipelineVersion:
+    """Uploads `package` as a new version of the pipeline `<pipeline-name>` (created if missing).
 
-
-def schedule(connection: Connection, config: PipelineConfig, package: str) -> str:
-    """Creates the recurring run of `package` on `--cron`; returns its id.
-
-    No catch-up: after a pause the schedule starts the latest run only, instead of
-    one training per missed day.
+    The version is named `<pipeline-name>-<UTC time>-<sha256 of the package, 12 digits>`,
+    so two versions with the same spec are recognisable in the UI.
     """
-    kubeflow, client = config.kubeflow, connection.client
+    client, name = connection.client, config.runner.pipeline_name
+    with open(package, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:12]
+    version_name = f"{name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{digest}"
+    with _explained(connection.host):
+        pipeline_id = client.get_pipeline_id(name)
+        if pipeline_id is None:
+            pipeline_id = client.upload_pipeline(
+                package, pipeline_name=name, namespace=config.kubeflow.kfp_namespace or None
+            ).pipeline_id
+        version = client.upload_pipeline_version(package, version_name, pipeline_id=pipeline_id)
+    return PipelineVersion(pipeline_id, version.pipeline_version_id, version_name)
+
+
+def submit(
+    connection: Connection, config: PipelineConfig, version: PipelineVersion, run_name: str
+) -> str:
+    """Starts one run of the uploaded `version`; returns its id."""
+    client = connection.client
     with _explained(connection.host):
         experiment_id = _experiment_id(client, config, create=True)
-        recurring = client.create_recurring_run(
+        run = client.run_pipeline(
             experiment_id=experiment_id,
-            job_name=schedule_name(config),
-            cron_expression=kubeflow.cron,
-            max_concurrency=kubeflow.max_concurrency,
-            no_catchup=True,
-            pipeline_package_path=package,
+            job_name=run_name,
+            pipeline_id=version.pipeline_id,
+            version_id=version.version_id,
             pipeline_root=config.pipeline_root,
         )
-    return recurring.recurring_run_id
+    return run.run_id
 
 
-def unschedule(connection: Connection, config: PipelineConfig) -> list[str]:
-    """Deletes the recurring runs `schedule` created for this pipeline; returns their ids."""
+def existing_schedules(connection: Connection, config: PipelineConfig) -> list[str]:
+    """Ids of the recurring runs named `<pipeline-name>-schedule` in the experiment."""
     client = connection.client
     with _explained(connection.host):
         experiment_id = _experiment_id(client, config, create=False)
@@ -116,9 +135,56 @@ def unschedule(connection: Connection, config: PipelineConfig) -> list[str]:
         response = client.list_recurring_runs(
             experiment_id=experiment_id, filter=_name_filter(schedule_name(config)), page_size=100
         )
-        ids = [r.recurring_run_id for r in response.recurring_runs or []]
-        for recurring_run_id in ids:
+    return [r.recurring_run_id for r in response.recurring_runs or []]
+
+
+def check_can_schedule(connection: Connection, config: PipelineConfig, replace: bool) -> list[str]:
+    """The recurring runs `schedule` must replace; refuses to add a second one without `replace`.
+
+    Raises:
+        ScheduleExistsError: a recurring run of this name exists and `replace` is False.
+    """
+    existing = existing_schedules(connection, config)
+    if existing and not replace:
+        raise ScheduleExistsError(
+            f"the recurring run {schedule_name(config)!r} already exists ({', '.join(existing)}): "
+            "pass --replace to replace it with this compilation, or run `unschedule` first"
+        )
+    return existing
+
+
+def schedule(
+    connection: Connection, config: PipelineConfig, version: PipelineVersion, replace: list[str]
+) -> str:
+    """Creates the recurring run of `version` on `--cron`, after deleting `replace`; returns its id.
+
+    No catch-up: after a pause the schedule starts the latest run only, instead of
+    one training per missed day.
+    """
+    kubeflow, client = config.kubeflow, connection.client
+    with _explained(connection.host):
+        for recurring_run_id in replace:
             client.delete_recurring_run(recurring_run_id)
+        experiment_id = _experiment_id(client, config, create=True)
+        recurring = client.create_recurring_run(
+            experiment_id=experiment_id,
+            job_name=schedule_name(config),
+            cron_expression=kubeflow.cron,
+            max_concurrency=kubeflow.max_concurrency,
+            no_catchup=True,
+            pipeline_id=version.pipeline_id,
+            version_id=version.version_id,
+            pipeline_root=config.pipeline_root,
+        )
+    return recurring.recurring_run_id
+
+
+def unschedule(connection: Connection, config: PipelineConfig) -> list[str]:
+    """Deletes the recurring runs `schedule` created for this pipeline; returns their ids."""
+    ids = existing_schedules(connection, config)
+    with _explained(connection.host):
+        for recurring_run_id in ids:
+            connection.client.delete_recurring_run(recurring_run_id)
     return ids
 
 

@@ -8,6 +8,7 @@ context manager.
 
 from __future__ import annotations
 
+import email
 import json
 import threading
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class KfpApiStub:
 
     reject_auth: bool = False
     experiments: list[dict] = field(default_factory=list)
+    pipelines: list[dict] = field(default_factory=list)
     recurring_runs: list[dict] = field(default_factory=list)
     runs: list[dict] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
@@ -59,7 +61,12 @@ class KfpApiStub:
             def _answer(self):
                 url = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length)) if length else None
+                raw = self.rfile.read(length) if length else b""
+                content_type = self.headers.get("Content-Type", "")
+                if content_type.startswith("multipart/form-data"):
+                    body = _uploaded_files(content_type, raw)
+                else:
+                    body = json.loads(raw) if raw else None
                 request = Request(
                     self.command,
                     url.path,
@@ -108,6 +115,18 @@ class KfpApiStub:
         if (method, path) == ("POST", f"{API}/experiments"):
             self.experiments.append(EXPERIMENT)
             return 200, EXPERIMENT
+        if (method, path) == ("GET", f"{API}/pipelines"):
+            return 200, {"pipelines": self.pipelines, "total_size": len(self.pipelines)}
+        if (method, path) == ("POST", f"{API}/pipelines/upload"):
+            pipeline = {"pipeline_id": "p-1", "display_name": request.query["name"][0]}
+            self.pipelines.append(pipeline)
+            return 200, pipeline
+        if (method, path) == ("POST", f"{API}/pipelines/upload_version"):
+            return 200, {
+                "pipeline_id": request.query["pipelineid"][0],
+                "pipeline_version_id": "pv-1",
+                "display_name": request.query["name"][0],
+            }
         if (method, path) == ("POST", f"{API}/runs"):
             return 200, {"run_id": "run-1", **request.body, "state": "PENDING"}
         if (method, path) == ("GET", f"{API}/runs"):
@@ -119,3 +138,12 @@ class KfpApiStub:
         if method == "DELETE" and path.startswith(f"{API}/recurringruns/"):
             return 200, {}
         return 404, {"error": f"no route {method} {path}"}
+
+
+def _uploaded_files(content_type: str, raw: bytes) -> dict[str, str]:
+    """A multipart/form-data body (kfp's uploads) as {field name: file text}."""
+    message = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    return {
+        part.get_param("name", header="content-disposition"): part.get_payload(decode=True).decode()
+        for part in message.get_payload()
+    }
