@@ -12,6 +12,8 @@ This entrypoint takes the same arguments, and before handing over to TFX:
    (`--json_serialized_inputs_spec_args`, compiled with pipeline spec 2.1);
 2. restores `split_names` of split-aware artifacts that lack them from the
    artifact's directory, where TFX writes one `Split-<name>` folder per split.
+After TFX's executor, it removes the GCS directory markers from the outputs
+(kubeflow/gcs_markers.py), which would break the next task's input download.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.dsl.io import fileio
 from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
 from tfx.types import artifact_utils
+
+from kubeflow.gcs_markers import remove_directory_markers
 
 SPLIT_NAMES = "split_names"
 _SPLIT_DIR_PREFIX = "Split-"
@@ -76,6 +80,11 @@ def main(parsed_argv: tuple[argparse.Namespace, list[str]]) -> None:
         logging.warning("repaired input artifact %s", repair)
     args.json_serialized_invocation_args = json_format.MessageToJson(executor_input)
     kubeflow_v2_run_executor.main((args, beam_args))
+    remove_directory_markers(
+        artifact.uri
+        for artifact_list in executor_input.outputs.artifacts.values()
+        for artifact in artifact_list.artifacts
+    )
 
 
 def _title(artifact_type: pipeline_spec_pb2.ArtifactTypeSchema) -> str:
