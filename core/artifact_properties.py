@@ -1,4 +1,4 @@
-"""Custom properties our components record on their output artifacts, read by the summary.
+"""Custom properties on artifacts: what our components and TFX's record, read by the summary.
 
 The names are the contract between the writers (TfdsExampleGen,
 LatestBlessedModel) and the readers (the run summary, the report, the model
@@ -23,3 +23,9 @@ SOURCE_MODEL_URI = "source_model_uri"
 PUSHED = "pushed"
 PUSHED_DESTINATION = "pushed_destination"
 PUSHED_VERSION = "pushed_version"
+
+# On a ModelBlessing artifact (TFX's Evaluator contract): 1 when the model passed the thresholds.
+BLESSED = "blessed"
+
+# On split-aware artifacts (Examples, ExampleStatistics, ExampleAnomalies): JSON list of splits.
+SPLIT_NAMES = "split_names"

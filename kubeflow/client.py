@@ -64,7 +64,20 @@ class RunStatus:
 
 
 def connect(config: PipelineConfig) -> Connection:
-    """A kfp.Client for the configured host, namespace and credentials."""
+    """A kfp.Client for the configured host, namespace and credentials.
+
+    Args:
+        config: reads `kubeflow.kfp_host` (else $KF_PIPELINES_ENDPOINT) and
+            `kubeflow.kfp_namespace`; credentials come from $KF_PIPELINES_TOKEN or the
+            service-account token file named by $KF_PIPELINES_SA_TOKEN_PATH.
+
+    Returns:
+        A Connection that remembers the host, so later errors can name it.
+
+    Raises:
+        KfpConnectionError: no host configured, a missing token file, or the API is
+            unreachable (the message says which and how to fix it).
+    """
     host = config.kubeflow.kfp_host or os.environ.get(HOST_ENV, "")
     if not host:
         raise KfpConnectionError(
@@ -93,6 +106,17 @@ def upload_version(connection: Connection, config: PipelineConfig, package: str)
 
     The version is named `<pipeline-name>-<UTC time>-<sha256 of the package, 12 digits>`,
     so two versions with the same spec are recognisable in the UI.
+
+    Args:
+        connection: from `connect`.
+        config: the pipeline name and namespace.
+        package: path of the compiled pipeline YAML.
+
+    Returns:
+        The pipeline's id, the new version's id and name.
+
+    Raises:
+        KfpConnectionError: the API refused or could not be reached.
     """
     client, name = connection.client, config.runner.pipeline_name
     with open(package, "rb") as f:
@@ -111,7 +135,20 @@ def upload_version(connection: Connection, config: PipelineConfig, package: str)
 def submit(
     connection: Connection, config: PipelineConfig, version: PipelineVersion, run_name: str
 ) -> str:
-    """Starts one run of the uploaded `version`; returns its id."""
+    """Starts one run of the uploaded `version` in the configured experiment.
+
+    Args:
+        connection: from `connect`.
+        config: the experiment, namespace and pipeline root of the run.
+        version: from `upload_version`.
+        run_name: the run's display name.
+
+    Returns:
+        The new run's id.
+
+    Raises:
+        KfpConnectionError: the API refused or could not be reached.
+    """
     client = connection.client
     with _explained(connection.host):
         experiment_id = _experiment_id(client, config, create=True)
@@ -141,8 +178,17 @@ def existing_schedules(connection: Connection, config: PipelineConfig) -> list[s
 def check_can_schedule(connection: Connection, config: PipelineConfig, replace: bool) -> list[str]:
     """The recurring runs `schedule` must replace; refuses to add a second one without `replace`.
 
+    Args:
+        connection: from `connect`.
+        config: names the experiment and the recurring run (`schedule_name`).
+        replace: whether an existing recurring run of this name may be replaced.
+
+    Returns:
+        The ids of the recurring runs to delete ([] when there are none).
+
     Raises:
         ScheduleExistsError: a recurring run of this name exists and `replace` is False.
+        KfpConnectionError: the API refused or could not be reached.
     """
     existing = existing_schedules(connection, config)
     if existing and not replace:
@@ -160,6 +206,18 @@ def schedule(
 
     No catch-up: after a pause the schedule starts the latest run only, instead of
     one training per missed day.
+
+    Args:
+        connection: from `connect`.
+        config: cron, max concurrency, experiment and pipeline root.
+        version: from `upload_version`.
+        replace: ids of recurring runs to delete first (from `check_can_schedule`).
+
+    Returns:
+        The recurring run's id.
+
+    Raises:
+        KfpConnectionError: the API refused or could not be reached.
     """
     kubeflow, client = config.kubeflow, connection.client
     with _explained(connection.host):
@@ -180,7 +238,18 @@ def schedule(
 
 
 def unschedule(connection: Connection, config: PipelineConfig) -> list[str]:
-    """Deletes the recurring runs `schedule` created for this pipeline; returns their ids."""
+    """Deletes the recurring runs `schedule` created for this pipeline.
+
+    Args:
+        connection: from `connect`.
+        config: names the experiment and the recurring run (`schedule_name`).
+
+    Returns:
+        The ids of the deleted recurring runs ([] when there were none).
+
+    Raises:
+        KfpConnectionError: the API refused or could not be reached.
+    """
     ids = existing_schedules(connection, config)
     with _explained(connection.host):
         for recurring_run_id in ids:
@@ -189,7 +258,19 @@ def unschedule(connection: Connection, config: PipelineConfig) -> list[str]:
 
 
 def recent_runs(connection: Connection, config: PipelineConfig, limit: int) -> list[RunStatus]:
-    """The newest runs of the experiment, newest first."""
+    """The newest runs of the experiment, newest first.
+
+    Args:
+        connection: from `connect`.
+        config: names the experiment.
+        limit: how many runs at most.
+
+    Returns:
+        One RunStatus per run ([] when the experiment does not exist yet).
+
+    Raises:
+        KfpConnectionError: the API refused or could not be reached.
+    """
     client = connection.client
     with _explained(connection.host):
         experiment_id = _experiment_id(client, config, create=False)
@@ -205,6 +286,7 @@ def recent_runs(connection: Connection, config: PipelineConfig, limit: int) -> l
 
 
 def schedule_name(config: PipelineConfig) -> str:
+    """The recurring run's name: one per pipeline, so `unschedule` finds what `schedule` made."""
     return f"{config.runner.pipeline_name}-schedule"
 
 

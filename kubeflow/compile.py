@@ -29,7 +29,7 @@ from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.orchestration.pipeline import Pipeline
 
 from core.config import ConfigError, KubeflowConfig, PipelineConfig
-from core.metadata import Target
+from core.metadata.store import Target
 from kubeflow.config_checks import (
     check_kubeflow_config,
     parse_node_selector,
@@ -128,7 +128,15 @@ def serving_volume(config: PipelineConfig) -> dict:
 
 
 def build_kubeflow_pipeline(config: PipelineConfig) -> Pipeline:
-    """The pipeline of the Kubeflow variant, with the Trainer's resource limits attached."""
+    """The pipeline of the Kubeflow variant, with the Trainer's resource limits attached.
+
+    Args:
+        config: a validated configuration (its Kubeflow section too).
+
+    Returns:
+        The TFX Pipeline: no Resolver (open-source KFP cannot run one), the baseline
+        looked up in the cluster's ML Metadata instead, Beam flags for the configured runner.
+    """
     pipeline = create_pipeline(
         config,
         include_resolver=False,
@@ -145,10 +153,21 @@ def build_kubeflow_pipeline(config: PipelineConfig) -> Pipeline:
 
 
 def compile_pipeline(config: PipelineConfig, output_path: str) -> str:
-    """Writes the KFP v2 YAML of the pipeline for `config` to `output_path`; returns the path.
+    """Writes the KFP v2 YAML of the pipeline for `config` to `output_path`.
 
     Runs offline: nothing is uploaded (Transform and Trainer code is referenced by
     dotted path into the image, not by module file).
+
+    Args:
+        config: a validated configuration; its Kubeflow section is checked here.
+        output_path: where the YAML goes (must end in .yaml or .yml).
+
+    Returns:
+        `output_path`.
+
+    Raises:
+        ConfigError: a bad output path, Kubeflow section or cluster location (local paths
+            where every pod needs a bucket), every problem listed.
     """
     if not output_path.endswith((".yaml", ".yml")):
         raise ConfigError(f"--output {output_path!r}: the package must be a .yaml file")

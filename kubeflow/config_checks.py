@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from core.config import ConfigError, KubeflowConfig, PipelineConfig
+from core.config import MLMD_GRPC_PORT, ConfigError, KubeflowConfig, PipelineConfig
 from kubeflow.cron import cron_problem
 
 # Beam runners the Kubeflow variant can hand its Beam-powered components to, and the
@@ -118,7 +118,8 @@ def kubeflow_problems(kubeflow: KubeflowConfig) -> list[str]:
     if not kubeflow.kfp_mlmd_host or not 0 < kubeflow.kfp_mlmd_port < 65536:
         problems.append(
             f"--kfp-mlmd-host {kubeflow.kfp_mlmd_host!r} --kfp-mlmd-port {kubeflow.kfp_mlmd_port}: "
-            "give the cluster's MLMD gRPC service, e.g. metadata-grpc-service.kubeflow 8080"
+            "give the cluster's MLMD gRPC service, e.g. metadata-grpc-service.kubeflow "
+            f"{MLMD_GRPC_PORT}"
         )
     if kubeflow.max_concurrency < 1:
         problems.append(f"--max-concurrency {kubeflow.max_concurrency} must be at least 1")

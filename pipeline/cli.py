@@ -83,7 +83,9 @@ def _add_models_commands(commands: argparse._SubParsersAction) -> None:
         action.add_argument(
             "--mlmd-host", help="MLMD gRPC host (default: <output dir>/metadata.sqlite)"
         )
-        action.add_argument("--mlmd-port", type=int, default=8080, help="MLMD gRPC port")
+        action.add_argument(
+            "--mlmd-port", type=int, default=config_lib.MLMD_GRPC_PORT, help="MLMD gRPC port"
+        )
         flags.add_config_arguments(action)
 
 
@@ -146,7 +148,7 @@ def _models(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         warnings.filterwarnings("ignore")
         logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    from core import metadata as store
+    from core.metadata import models, store
     from pipeline.registry import commands
 
     target = store.Target(
@@ -155,7 +157,7 @@ def _models(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
     try:
         db = store.connect(target)
         if args.models_command == "list":
-            records = store.list_models(db)
+            records = models.list_models(db)
             if args.json:
                 print(commands.to_json([commands.model_summary(r) for r in records]))
             else:
@@ -179,7 +181,7 @@ def _models(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
                 f"model {model_id} is version {publication.version}: {publication.path} "
                 f"({publication.action} recorded in ML Metadata at {target.describe()})"
             )
-    except store.RegistryError as error:
+    except store.MetadataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -22,7 +22,7 @@ from components.latest_blessed_model.component import (
 from components.tfds_example_gen.component import TfdsExampleGen
 from components.versioned_pusher.component import VersionedPusher
 from core.config import PipelineConfig
-from core.metadata import Target
+from core.metadata.store import Target
 from pipeline.data_validation import SCHEMA_SPLITS, make_custom_validation_config
 from pipeline.evaluation import make_eval_config
 
@@ -56,6 +56,9 @@ def create_pipeline(
             that every label is a known class. TFX 1.16's Kubeflow v2 compiler
             rejects the proto placeholder this check is passed as, so the
             Kubeflow variant validates against the schema only.
+
+    Returns:
+        The TFX Pipeline (nothing runs until an orchestrator runs it).
 
     Functions run inside Transform and Trainer are referenced by dotted path into
     the installed package, not by module file, so no orchestrator has to

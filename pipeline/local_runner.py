@@ -21,8 +21,15 @@ LATEST_RUN_FILE = "latest_run.json"
 def run_locally(config: PipelineConfig) -> run_summary.RunSummary:
     """Checks inputs, runs every component, writes `<output dir>/latest_run.json`.
 
-    Raises PreflightError before anything runs when data or weights are missing.
-    A component failure propagates after the partial summary has been written.
+    Args:
+        config: a validated configuration.
+
+    Returns:
+        The run's summary, read back from ML Metadata.
+
+    Raises:
+        PreflightError: before anything runs, when data or weights are missing.
+        RuntimeError: a component failed; the partial summary has been written first.
     """
     check_inputs(config)
     os.makedirs(config.output_dir, exist_ok=True)

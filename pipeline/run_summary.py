@@ -14,21 +14,21 @@ from typing import Any
 
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
-from ml_metadata.metadata_store import metadata_store
-from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 from core import artifact_properties as properties
+from core.metadata.store import (
+    Artifact,
+    Target,
+    artifacts_by_execution,
+    connect,
+    execution_state,
+    int_property,
+    node_name,
+    pipeline_runs,
+    string_property,
+)
 from pipeline import evaluation
-
-_OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
-_STATE_NAMES = {
-    metadata_store_pb2.Execution.COMPLETE: "complete",
-    metadata_store_pb2.Execution.CACHED: "cached",
-    metadata_store_pb2.Execution.FAILED: "failed",
-    metadata_store_pb2.Execution.RUNNING: "running",
-    metadata_store_pb2.Execution.CANCELED: "canceled",
-}
 
 
 @dataclass
@@ -109,38 +109,35 @@ def _per_split(counts: dict[str, dict[str, int]]) -> str:
     )
 
 
-def open_store(metadata_path: str) -> metadata_store.MetadataStore:
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = metadata_path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return metadata_store.MetadataStore(config)
-
-
 def summarize_latest_run(metadata_path: str, pipeline_name: str, profile: str) -> RunSummary:
-    """Builds the summary of the newest run of `pipeline_name` recorded in the sqlite store."""
-    store = open_store(metadata_path)
-    pipeline_context = store.get_context_by_type_and_name("pipeline", pipeline_name)
-    if pipeline_context is None:
-        raise LookupError(f"no run of pipeline {pipeline_name!r} in {metadata_path}")
-    pipeline_executions = {e.id for e in store.get_executions_by_context(pipeline_context.id)}
-    runs = [
-        c
-        for c in store.get_contexts_by_type("pipeline_run")
-        if any(e.id in pipeline_executions for e in store.get_executions_by_context(c.id))
-    ]
+    """Builds the summary of the newest run of `pipeline_name` recorded in the sqlite store.
+
+    Args:
+        metadata_path: the run's MLMD sqlite file (opened read-only).
+        pipeline_name: the pipeline whose newest run is summarized.
+        profile: the configuration profile the run used (recorded as is).
+
+    Returns:
+        The run's summary, also for cached components and a run that failed half-way.
+
+    Raises:
+        MetadataError: there is no store at `metadata_path`.
+        LookupError: the store holds no run of `pipeline_name`.
+    """
+    store = connect(Target(sqlite_path=metadata_path, read_only=True))
+    runs = pipeline_runs(store, pipeline_name)
     if not runs:
         raise LookupError(f"no run of pipeline {pipeline_name!r} in {metadata_path}")
-    run = max(runs, key=lambda c: (c.create_time_since_epoch, c.id))
+    run = runs[-1]
     summary = RunSummary(run_id=run.name, profile=profile)
 
     executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)
-    outputs = _outputs_by_execution(store, [e.id for e in executions])
+    io = artifacts_by_execution(store, [e.id for e in executions])
     for execution in executions:
-        component = _node_id(store, execution.id, pipeline_name)
         summary.components.append(
             ComponentRun(
-                component=component,
-                status=_STATE_NAMES.get(execution.last_known_state, "unknown"),
+                component=node_name(store, execution, pipeline_name),
+                status=execution_state(execution),
                 seconds=round(
                     (execution.last_update_time_since_epoch - execution.create_time_since_epoch)
                     / 1000.0,
@@ -148,37 +145,15 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, profile: str) -
                 ),
             )
         )
-        _read_outputs(summary, outputs.get(execution.id, {}))
+        _read_outputs(summary, io[execution.id].outputs)
     return summary
 
 
-def _outputs_by_execution(
-    store: metadata_store.MetadataStore, execution_ids: list[int]
-) -> dict[int, dict[str, metadata_store_pb2.Artifact]]:
-    events = [
-        e for e in store.get_events_by_execution_ids(execution_ids) if e.type in _OUTPUT_EVENTS
-    ]
-    artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
-    result: dict[int, dict[str, metadata_store_pb2.Artifact]] = {}
-    for event in events:
-        key = event.path.steps[0].key if event.path.steps else str(event.artifact_id)
-        result.setdefault(event.execution_id, {})[key] = artifacts[event.artifact_id]
-    return result
-
-
-def _node_id(store: metadata_store.MetadataStore, execution_id: int, pipeline_name: str) -> str:
-    """Node contexts are named '<pipeline name>.<node id>'."""
-    prefix = pipeline_name + "."
-    for context in store.get_contexts_by_execution(execution_id):
-        if context.type == "node" and context.name.startswith(prefix):
-            return context.name[len(prefix) :]
-    return str(execution_id)
-
-
-def _read_outputs(summary: RunSummary, outputs: dict[str, metadata_store_pb2.Artifact]) -> None:
+def _read_outputs(summary: RunSummary, outputs: dict[str, Artifact]) -> None:
     """Fills the summary from whichever well-known output artifacts this execution produced."""
-    if "examples" in outputs and properties.SKIPPED_IMAGES in (
-        outputs["examples"].custom_properties
+    if (
+        "examples" in outputs
+        and string_property(outputs["examples"], properties.SKIPPED_IMAGES) is not None
     ):
         _read_ingestion(summary, outputs["examples"])
     if "anomalies" in outputs:
@@ -190,24 +165,18 @@ def _read_outputs(summary: RunSummary, outputs: dict[str, metadata_store_pb2.Art
         summary.eval_metrics = evaluation.metrics_by_slice(uri).get("overall", {})
         summary.not_blessed_because = evaluation.failed_thresholds(uri)
     if "blessing" in outputs:
-        summary.blessed = _int_property(outputs["blessing"], "blessed") == 1
-    if "pushed_model" in outputs and _int_property(outputs["pushed_model"], "pushed") == 1:
-        pushed = outputs["pushed_model"].custom_properties
-        summary.pushed_model_dir = pushed["pushed_destination"].string_value
-        summary.pushed_version = int(pushed["pushed_version"].string_value)
+        summary.blessed = int_property(outputs["blessing"], properties.BLESSED) == 1
+    pushed = outputs.get("pushed_model")
+    if pushed is not None and int_property(pushed, properties.PUSHED) == 1:
+        summary.pushed_model_dir = string_property(pushed, properties.PUSHED_DESTINATION)
+        summary.pushed_version = int_property(pushed, properties.PUSHED_VERSION)
 
 
-def _int_property(artifact: metadata_store_pb2.Artifact, name: str) -> int | None:
-    if name not in artifact.custom_properties:
-        return None
-    return artifact.custom_properties[name].int_value
-
-
-def _read_ingestion(summary: RunSummary, examples: metadata_store_pb2.Artifact) -> None:
+def _read_ingestion(summary: RunSummary, examples: Artifact) -> None:
     """What TfdsExampleGen recorded on its Examples artifact (see its executor)."""
 
     def value(name: str) -> str:
-        return examples.custom_properties[name].string_value
+        return string_property(examples, name) or ""
 
     summary.data_source = {
         "name": value(properties.TFDS_NAME),
@@ -219,10 +188,17 @@ def _read_ingestion(summary: RunSummary, examples: metadata_store_pb2.Artifact) 
     summary.converted_images = json.loads(value(properties.CONVERTED_IMAGES))
 
 
-def read_anomalies(artifact: metadata_store_pb2.Artifact) -> dict[str, list[str]]:
-    """ExampleValidator's per-split SchemaDiff.pb, as 'feature: short description' lines."""
+def read_anomalies(artifact: Artifact) -> dict[str, list[str]]:
+    """ExampleValidator's per-split SchemaDiff.pb, as 'feature: short description' lines.
+
+    Args:
+        artifact: the ExampleValidator's `anomalies` output, as recorded in MLMD.
+
+    Returns:
+        {split: ["feature: what is wrong", ...]}; an empty list for a clean split.
+    """
     found = {}
-    for split in json.loads(artifact.properties["split_names"].string_value or "[]"):
+    for split in json.loads(string_property(artifact, properties.SPLIT_NAMES) or "[]"):
         path = os.path.join(artifact.uri, f"Split-{split}", "SchemaDiff.pb")
         with tf.io.gfile.GFile(path, "rb") as f:
             anomalies = anomalies_pb2.Anomalies.FromString(f.read())
@@ -235,8 +211,8 @@ def read_anomalies(artifact: metadata_store_pb2.Artifact) -> dict[str, list[str]
     return found
 
 
-def _split_counts(statistics: metadata_store_pb2.Artifact) -> dict[str, int]:
-    split_names = json.loads(statistics.properties["split_names"].string_value or "[]")
+def _split_counts(statistics: Artifact) -> dict[str, int]:
+    split_names = json.loads(string_property(statistics, properties.SPLIT_NAMES) or "[]")
     counts = {}
     for split in split_names:
         path = os.path.join(statistics.uri, f"Split-{split}", "FeatureStats.pb")

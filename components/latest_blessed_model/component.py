@@ -7,6 +7,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel, component_spec, standard_artifacts
 
 from components.latest_blessed_model import executor
+from core.config import MLMD_GRPC_PORT
 
 
 class LatestBlessedModelSpec(component_spec.ComponentSpec):
@@ -28,7 +29,7 @@ class LatestBlessedModel(base_component.BaseComponent):
     Example (Kubeflow, the cluster's MLMD service):
         baseline = LatestBlessedModel(
             pipeline_name="image-transfer-learning",
-            mlmd_host="metadata-grpc-service.kubeflow", mlmd_port=8080,
+            mlmd_host="metadata-grpc-service.kubeflow",
         )
         EvaluatorWithOptionalBaseline(..., baseline_model=baseline.outputs["baseline_model"])
     """
@@ -40,13 +41,20 @@ class LatestBlessedModel(base_component.BaseComponent):
         self,
         pipeline_name: str,
         mlmd_host: str = "",
-        mlmd_port: int = 8080,
+        mlmd_port: int = MLMD_GRPC_PORT,
         mlmd_sqlite_path: str = "",
     ):
-        """Args:
-        pipeline_name: only models trained by this pipeline qualify.
-        mlmd_host, mlmd_port: an MLMD gRPC service (used when the host is set).
-        mlmd_sqlite_path: a local MLMD sqlite file (otherwise).
+        """Declares the lookup; ML Metadata is queried only when it runs.
+
+        Args:
+            pipeline_name: only models trained by this pipeline qualify.
+            mlmd_host: an MLMD gRPC service (used when set), e.g. Kubeflow's
+                metadata-grpc-service.kubeflow.
+            mlmd_port: that service's port.
+            mlmd_sqlite_path: a local MLMD sqlite file (used when no host is set).
+
+        Raises:
+            ValueError: neither a host nor a sqlite path was given.
         """
         if not mlmd_host and not mlmd_sqlite_path:
             raise ValueError("LatestBlessedModel needs mlmd_host or mlmd_sqlite_path")

@@ -24,8 +24,9 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils
 
 from core import artifact_properties as properties
-from core import metadata
 from core.config import MLMD_GRPC_PORT
+from core.metadata import models
+from core.metadata.store import Target, connect, int_property
 
 PIPELINE_NAME = "pipeline_name"
 MLMD_HOST = "mlmd_host"
@@ -44,13 +45,13 @@ class Executor(base_executor.BaseExecutor):
         exec_properties: dict[str, Any],
     ) -> None:
         baseline = artifact_utils.get_single_instance(output_dict[BASELINE_MODEL])
-        target = metadata.Target(
+        target = Target(
             sqlite_path=exec_properties.get(MLMD_SQLITE_PATH) or None,
             host=exec_properties.get(MLMD_HOST) or None,
             port=int(exec_properties.get(MLMD_PORT) or MLMD_GRPC_PORT),
         )
-        store = metadata.connect(target)
-        found = metadata.latest_blessed_model(store, exec_properties[PIPELINE_NAME])
+        store = connect(target)
+        found = models.latest_blessed_model(store, exec_properties[PIPELINE_NAME])
         if found is None:
             baseline.set_int_custom_property(properties.BASELINE_FOUND, 0)
             return
@@ -73,6 +74,7 @@ class EvaluatorExecutor(evaluator_executor.Executor):
         baselines = [
             b
             for b in input_dict.get(BASELINE_MODEL, [])
-            if b.get_int_custom_property(properties.BASELINE_FOUND) == 1
+            # KFP re-records the int as a double: read it the way every MLMD property is read.
+            if int_property(b.mlmd_artifact, properties.BASELINE_FOUND) == 1
         ]
         super().Do({**input_dict, BASELINE_MODEL: baselines}, output_dict, exec_properties)

@@ -73,14 +73,21 @@ class TfdsExampleGen(base_beam_component.BaseBeamComponent):
         image_key: str = "image",
         label_key: str = "label",
     ):
-        """Args:
-        dataset_name: TFDS name, e.g. "cats_vs_dogs".
-        data_dir: TFDS data dir the dataset was prepared in (never downloaded here).
-        splits: output split name -> TFDS split string.
-        max_image_pixels: images with more pixels (width x height) are skipped.
-        dataset_version: e.g. "4.0.1"; empty for the newest prepared version.
-        image_key: the dataset's image feature (encoded bytes).
-        label_key: the dataset's integer label feature.
+        """Declares the component; nothing is read until it runs.
+
+        Args:
+            dataset_name: TFDS name, e.g. "cats_vs_dogs".
+            data_dir: TFDS data dir the dataset was prepared in (never downloaded here).
+            splits: output split name -> TFDS split string.
+            max_image_pixels: images with more pixels (width x height) are skipped.
+            dataset_version: e.g. "4.0.1"; empty for the newest prepared version.
+            image_key: the dataset's image feature (encoded bytes).
+            label_key: the dataset's integer label feature.
+
+        Raises (when it runs, before the Beam job starts):
+            DatasetUnavailableError, SplitError, FeatureKeyError (tfds_source): a
+                dataset that is not prepared, a bad split string, a missing feature.
+            EmptySplitError: every image of a split was skipped.
         """
         input_config = example_gen_pb2.Input(
             splits=[

@@ -1,6 +1,6 @@
-"""The model registry: what was trained, evaluated, blessed, pushed and promoted, from MLMD.
+"""The model registry for people: `python -m pipeline models list|show|promote|rollback`.
 
-`serving` publishes model versions atomically into a TF Serving layout;
-`store` reads and records the models' history in ML Metadata; `commands`
-implements `python -m pipeline models list|show|promote|rollback`.
+`commands` formats and acts; the history itself is read from (and promotions
+recorded into) ML Metadata by `core.metadata.models`, and versions are
+published by `core.serving_layout`.
 """

@@ -13,11 +13,10 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from ml_metadata.metadata_store import metadata_store
-
-from core import metadata as store
 from core import serving_layout as serving
-from core.metadata import ModelRecord, Publication, RegistryError
+from core.metadata import models
+from core.metadata.models import ModelRecord, Publication, RegistryError
+from core.metadata.store import MetadataStore
 from pipeline import evaluation
 
 KEY_METRICS = (evaluation.ACCURACY, "auc")
@@ -25,7 +24,15 @@ _ACTION_WORDS = {"push": "pushed", "promote": "promoted", "rollback": "rolled ba
 
 
 def model_summary(record: ModelRecord) -> dict[str, Any]:
-    """One model as plain data (`list --json`), with its overall test metrics."""
+    """One model as plain data (`list --json`), with its overall test metrics.
+
+    Args:
+        record: a model from `core.metadata.models.list_models`.
+
+    Returns:
+        The record's fields plus `trained_at` (ISO 8601, UTC) and `metrics`
+        ({} when the model was never evaluated).
+    """
     data = asdict(record)
     data["trained_at"] = _iso(record.created_ms)
     data["metrics"] = _overall_metrics(record)
@@ -33,7 +40,14 @@ def model_summary(record: ModelRecord) -> dict[str, Any]:
 
 
 def to_json(data: Any) -> str:
-    """JSON for machines: undefined metrics (NaN, e.g. a slice without positives) become null."""
+    """JSON for machines: undefined metrics (NaN, e.g. a slice without positives) become null.
+
+    Args:
+        data: plain data (dicts, lists, numbers, strings), e.g. from `model_summary` or `show`.
+
+    Returns:
+        Indented JSON text.
+    """
     return json.dumps(_without_nan(data), indent=2)
 
 
@@ -48,7 +62,14 @@ def _without_nan(data: Any) -> Any:
 
 
 def format_table(records: list[ModelRecord]) -> str:
-    """A terminal table: one line per model, newest last."""
+    """A terminal table: one line per model, newest last.
+
+    Args:
+        records: the models, as `list_models` returns them (oldest first).
+
+    Returns:
+        Aligned columns with a header; "(no trained model yet)" under it when empty.
+    """
     header = ["ID", "RUN", "TRAINED (UTC)", "PROFILE", "ACCURACY", "AUC", "BLESSED", "VERSIONS"]
     rows = [header]
     for record in records:
@@ -74,11 +95,23 @@ def format_table(records: list[ModelRecord]) -> str:
     return "\n".join(lines)
 
 
-def show(db: metadata_store.MetadataStore, model_id: int) -> dict[str, Any]:
-    """Everything known about one model: metrics per slice, thresholds, verdict, lineage."""
-    record = store.get_model(db, model_id)
+def show(db: MetadataStore, model_id: int) -> dict[str, Any]:
+    """Everything known about one model: metrics per slice, thresholds, verdict, lineage.
+
+    Args:
+        db: a connected store.
+        model_id: the Model artifact's id, as `models list` shows it.
+
+    Returns:
+        `model_summary` plus `thresholds`, `failed_thresholds`, `metrics_by_slice`
+        and `lineage` (see `core.metadata.models.lineage`).
+
+    Raises:
+        RegistryError: no trained model has that id.
+    """
+    record = models.get_model(db, model_id)
     details = model_summary(record)
-    parameters = store.evaluator_parameters(db, record)
+    parameters = models.evaluator_parameters(db, record)
     details["thresholds"] = evaluation.describe_thresholds(parameters.get("eval_config") or {})
     details["failed_thresholds"] = (
         evaluation.failed_thresholds(record.evaluation_uri) if record.evaluation_uri else []
@@ -86,11 +119,19 @@ def show(db: metadata_store.MetadataStore, model_id: int) -> dict[str, Any]:
     details["metrics_by_slice"] = (
         evaluation.metrics_by_slice(record.evaluation_uri) if record.evaluation_uri else {}
     )
-    details["lineage"] = store.lineage(db, record)
+    details["lineage"] = models.lineage(db, record)
     return details
 
 
 def format_details(details: dict[str, Any]) -> str:
+    """`show`'s result for a terminal.
+
+    Args:
+        details: what `show` returned.
+
+    Returns:
+        A few indented lines: verdict, thresholds, metrics, publications, lineage.
+    """
     lines = [
         f"model {details['id']}  ({details['uri']})",
         f"  pipeline {details['pipeline']}, run {details['run_id']}, "
@@ -119,7 +160,7 @@ def format_details(details: dict[str, Any]) -> str:
 
 
 def promote(
-    db: metadata_store.MetadataStore,
+    db: MetadataStore,
     model_id: int,
     model_serving_dir: str,
     reason: str = "",
@@ -127,11 +168,21 @@ def promote(
 ) -> Publication:
     """Publishes a blessed model as the next version and records who, when and why.
 
+    Args:
+        db: a store opened read-write.
+        model_id: the Model artifact's id, as `models list` shows it.
+        model_serving_dir: `<serving dir>/<model name>`; the version goes below it.
+        reason: why, recorded in ML Metadata (required with `force`).
+        force: publish even though the model is not blessed.
+
+    Returns:
+        The new publication (its version and path).
+
     Raises:
-        RegistryError: the model is not blessed and `force` is not set, or
-            `force` is set without a reason.
+        RegistryError: no trained model has that id, the model is not blessed
+            and `force` is not set, or `force` is set without a reason.
     """
-    record = store.get_model(db, model_id)
+    record = models.get_model(db, model_id)
     if force and not reason.strip():
         raise RegistryError("--force needs --reason: say why an unblessed model goes to serving")
     if not record.blessed and not force:
@@ -143,15 +194,26 @@ def promote(
 
 
 def rollback(
-    db: metadata_store.MetadataStore, model_serving_dir: str, reason: str = ""
+    db: MetadataStore, model_serving_dir: str, reason: str = ""
 ) -> tuple[ModelRecord, Publication]:
     """Re-publishes the model that was served before the current one, as a new version.
 
     "Current" is the model of the highest recorded version in `model_serving_dir`;
     the previous one is the newest earlier version holding a different model.
     Rolling back twice therefore returns to where it started.
+
+    Args:
+        db: a store opened read-write.
+        model_serving_dir: `<serving dir>/<model name>`; the version goes below it.
+        reason: why, recorded in ML Metadata (default: which model and version it replaces).
+
+    Returns:
+        (the model published again, its new publication).
+
+    Raises:
+        RegistryError: nothing was published to `model_serving_dir`, or only one model was.
     """
-    history = store.publication_history(db, model_serving_dir)
+    history = models.publication_history(db, model_serving_dir)
     if not history:
         raise RegistryError(f"nothing was ever published to {model_serving_dir}")
     current, current_publication = history[-1]
@@ -168,7 +230,7 @@ def rollback(
 
 
 def _publish(
-    db: metadata_store.MetadataStore,
+    db: MetadataStore,
     record: ModelRecord,
     model_serving_dir: str,
     action: str,
@@ -176,9 +238,9 @@ def _publish(
     forced: bool,
 ) -> Publication:
     version, path = serving.publish_version(record.serving_model_dir, model_serving_dir)
-    store.record_publication(db, record.id, action, version, path, reason, forced)
+    models.record_publication(db, record.id, action, version, path, reason, forced)
     return next(
-        p for p in store.get_model(db, record.id).publications if os.path.samefile(p.path, path)
+        p for p in models.get_model(db, record.id).publications if os.path.samefile(p.path, path)
     )
 
 

@@ -18,11 +18,12 @@ from tfx.utils import proto_utils
 
 from components.latest_blessed_model import executor
 from components.latest_blessed_model.component import LatestBlessedModel
-from core import metadata as store
+from core import artifact_properties as properties
 from core.config import PipelineConfig
+from core.metadata import models as registry
+from core.metadata import store
 from pipeline.evaluation import failed_thresholds, make_eval_config
-
-pytestmark = pytest.mark.e2e
+from tests.core.metadata.records import KFP, create_store, record_two_runs
 
 PIPELINE_NAME = "image-transfer-learning"
 
@@ -38,12 +39,13 @@ def find_baseline(metadata_path: str, uri: str, pipeline_name: str = PIPELINE_NA
     return baseline
 
 
+@pytest.mark.e2e
 def test_finds_the_latest_blessed_model_not_the_newer_unblessed_one(worse_run, tmp_path):
     metadata_path = str(worse_run.output_dir / "metadata.sqlite")
-    good, worse = store.list_models(store.connect(store.Target(sqlite_path=metadata_path)))
+    good, worse = registry.list_models(store.connect(store.Target(sqlite_path=metadata_path)))
     baseline = find_baseline(metadata_path, str(tmp_path / "baseline"))
-    assert baseline.get_int_custom_property(executor.BASELINE_FOUND) == 1
-    assert baseline.get_int_custom_property(executor.SOURCE_MODEL_ID) == good.id != worse.id
+    assert baseline.get_int_custom_property(properties.BASELINE_FOUND) == 1
+    assert baseline.get_int_custom_property(properties.SOURCE_MODEL_ID) == good.id != worse.id
     copied = tmp_path / "baseline" / "Format-Serving" / "saved_model.pb"
     with (
         open(copied, "rb") as a,
@@ -52,12 +54,27 @@ def test_finds_the_latest_blessed_model_not_the_newer_unblessed_one(worse_run, t
         assert a.read() == b.read()
 
 
+@pytest.mark.e2e
 def test_another_pipelines_history_gives_no_baseline(worse_run, tmp_path):
     baseline = find_baseline(
         str(worse_run.output_dir / "metadata.sqlite"), str(tmp_path / "b"), "another-pipeline"
     )
-    assert baseline.get_int_custom_property(executor.BASELINE_FOUND) == 0
+    assert baseline.get_int_custom_property(properties.BASELINE_FOUND) == 0
     assert not (tmp_path / "b").exists()
+
+
+def test_finds_a_blessed_model_recorded_by_kfp(tmp_path):
+    """KFP's shape: `system.*` contexts, `tfx.Model` type, `blessed` stored as a double."""
+    metadata_path = str(tmp_path / "metadata.sqlite")
+    good, _ = record_two_runs(create_store(metadata_path), KFP, float, str(tmp_path))
+    saved_model = tmp_path / "models" / "good" / "Format-Serving" / "saved_model.pb"
+    saved_model.parent.mkdir(parents=True)
+    saved_model.write_bytes(b"the good model")
+    baseline = find_baseline(metadata_path, str(tmp_path / "baseline"), "p")
+    assert baseline.get_int_custom_property(properties.BASELINE_FOUND) == 1
+    assert baseline.get_int_custom_property(properties.SOURCE_MODEL_ID) == good.id
+    copied = tmp_path / "baseline" / "Format-Serving" / "saved_model.pb"
+    assert copied.read_bytes() == b"the good model"
 
 
 def test_the_component_needs_a_store():
@@ -90,7 +107,7 @@ def artifacts_of_run(worse_run):
     """The test examples and both models, as the TFX artifacts MLMD recorded."""
     db = store.connect(store.Target(sqlite_path=str(worse_run.output_dir / "metadata.sqlite")))
     (examples,) = [a for a in db.get_artifacts_by_type("Examples") if "TfdsExampleGen" in a.uri]
-    good, worse = store.list_models(db)
+    good, worse = registry.list_models(db)
 
     def artifact(artifact_type, proto: metadata_store_pb2.Artifact):
         result = artifact_type()
@@ -105,6 +122,7 @@ def artifacts_of_run(worse_run):
     )
 
 
+@pytest.mark.e2e
 def test_evaluator_compares_against_the_found_baseline(worse_run, tmp_path):
     examples, _, worse = artifacts_of_run(worse_run)
     baseline = find_baseline(str(worse_run.output_dir / "metadata.sqlite"), str(tmp_path / "b"))
@@ -113,6 +131,7 @@ def test_evaluator_compares_against_the_found_baseline(worse_run, tmp_path):
     assert any("against the latest blessed model" in r for r in failed_thresholds(uri))
 
 
+@pytest.mark.e2e
 def test_evaluator_ignores_a_baseline_that_was_not_found(worse_run, tmp_path):
     """The first run on Kubeflow: value threshold only, as with a Resolver that found nothing."""
     examples, good, _ = artifacts_of_run(worse_run)

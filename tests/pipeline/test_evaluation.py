@@ -73,12 +73,12 @@ def test_without_resolver_the_baseline_comes_from_an_mlmd_lookup():
         EvaluatorWithOptionalBaseline,
         LatestBlessedModel,
     )
-    from core.metadata import Target
+    from core.metadata.store import Target
     from pipeline.create import create_pipeline
 
     config = PipelineConfig.for_profile("sample")
     pipeline = create_pipeline(
-        config, include_resolver=False, baseline_lookup=Target(host="mlmd.kubeflow", port=8080)
+        config, include_resolver=False, baseline_lookup=Target(host="mlmd.kubeflow")
     )
     nodes = {c.id: c for c in pipeline.components}
     assert "latest_blessed_model_resolver" not in nodes

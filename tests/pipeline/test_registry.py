@@ -11,7 +11,8 @@ import shutil
 
 import pytest
 
-from core import metadata as store
+from core.metadata import models as registry
+from core.metadata import store
 from pipeline.cli import main
 from pipeline.registry import commands
 from tests.conftest import run_cli
@@ -35,7 +36,7 @@ def registry_dir(worse_run, tmp_path_factory):
 def models(worse_run):
     """(good, worse): the records of e2e_run's and worse_run's models."""
     db = store.connect(store.Target(sqlite_path=str(worse_run.output_dir / "metadata.sqlite")))
-    good, worse = store.list_models(db)
+    good, worse = registry.list_models(db)
     return good, worse
 
 
@@ -150,7 +151,7 @@ def test_promote_and_rollback_publish_new_versions_recorded_in_mlmd(
     versions = serving / MODEL_NAME
     assert sorted(os.listdir(versions)) == ["1", "2", "3", "4"]
     db = store.connect(store.Target(sqlite_path=str(registry_dir / "metadata.sqlite")))
-    history = store.publication_history(db, str(versions))
+    history = registry.publication_history(db, str(versions))
     assert [(p.version, record.id, p.action) for record, p in history] == [
         (1, good.id, "promote"),
         (2, worse.id, "promote"),

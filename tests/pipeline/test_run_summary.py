@@ -1,0 +1,42 @@
+"""The run summary reads a run's records through the metadata layer, as TFX or KFP wrote them."""
+
+import pytest
+
+from core import artifact_properties as properties
+from pipeline.run_summary import summarize_latest_run
+from tests.core.metadata.records import KFP, TFX, Recorder, create_store
+
+
+@pytest.mark.parametrize("shape, number", [(TFX, int), (KFP, float)], ids=["tfx", "kfp"])
+def test_the_newest_run_is_summarized_whatever_recorded_it(tmp_path, shape, number):
+    path = str(tmp_path / "metadata.sqlite")
+    db = create_store(path)
+    Recorder(db, shape, "p", "run-1").execution("Trainer")
+    run = Recorder(db, shape, "p", "run-2")
+    blessing = run.artifact("ModelBlessing", "/b", **{properties.BLESSED: number(1)})
+    run.execution("Evaluator", outputs={"blessing": blessing})
+    pushed = run.artifact(
+        "PushedModel",
+        "/p",
+        **{
+            properties.PUSHED: number(1),
+            properties.PUSHED_VERSION: "3",
+            properties.PUSHED_DESTINATION: "/serving/cats/3",
+        },
+    )
+    run.execution("Pusher", outputs={"pushed_model": pushed})
+    summary = summarize_latest_run(path, "p", "sample")
+    assert summary.run_id == "run-2"
+    assert [(c.component, c.status) for c in summary.components] == [
+        ("Evaluator", "complete"),
+        ("Pusher", "complete"),
+    ]
+    assert summary.blessed
+    assert (summary.pushed_model_dir, summary.pushed_version) == ("/serving/cats/3", 3)
+
+
+def test_a_store_without_the_pipeline_is_a_lookup_error(tmp_path):
+    path = str(tmp_path / "metadata.sqlite")
+    Recorder(create_store(path), TFX, "other", "run-1").execution("Trainer")
+    with pytest.raises(LookupError, match="no run of pipeline 'p'"):
+        summarize_latest_run(path, "p", "sample")
