@@ -198,11 +198,14 @@ class KfpReplay:
 
     # ---- one run: the root DAG driver, then driver + launcher per task ----
 
-    def run(self, run_id: str, cache_disabled: bool = False) -> RunResult:
-        """Runs every task of the package as run `run_id`; raises ReplayError on a failed task.
+    def run(
+        self, run_id: str, cache_disabled: bool = False, only: tuple[str, ...] = ()
+    ) -> RunResult:
+        """Runs the tasks of the package as run `run_id`; raises ReplayError on a failed task.
 
-        `cache_disabled` is the run-level switch (`submit --no-cache`, the API's
-        enable_caching=False), which the driver reads as opts.CacheDisabled.
+        `cache_disabled` is the server-wide switch the driver reads as
+        opts.CacheDisabled. `only` runs just these tasks (none of them may depend
+        on a task left out), to look at one task without running the others.
         """
         spec = self.package.pipeline_spec
         # backend/src/v2/driver/root_dag.go (RootDAG) and metadata/client.go (GetPipeline).
@@ -216,6 +219,8 @@ class KfpReplay:
         run_root = run_ctx.custom_properties["pipeline_root"].string_value
         tasks: dict[str, TaskRun] = {}
         for name in self.package.task_order():
+            if only and name not in only:
+                continue
             tasks[name] = self._run_task(
                 name, run_id, run_root, root_dag_id, [pipeline_ctx, run_ctx], tasks, cache_disabled
             )
