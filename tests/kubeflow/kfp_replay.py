@@ -187,12 +187,24 @@ class KfpReplay:
         mlmd_port: int,
         workdir: Path,
         env: dict[str, str] | None = None,
+        image: str = "",
+        mounts: tuple[str, ...] = (),
     ):
+        """Args:
+        package: the compiled YAML.
+        mlmd_port: the MLMD gRPC service on localhost (tests/pipeline/mlmd_grpc_server.py).
+        workdir: task logs and the cache table.
+        env: extra environment of the tasks.
+        image: run each task in this Docker image (as KFP would) instead of this
+            interpreter; `mounts` are the host directories it sees at the same paths.
+        """
         self.package = CompiledPackage.load(package)
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.cache = CacheTable(self.workdir / "cache_table.json")
         self.env = env or {}
+        self.image = image
+        self.mounts = mounts
         channel = grpc.insecure_channel(f"localhost:{mlmd_port}")
         self.mlmd = mlmd_grpc.MetadataStoreServiceStub(channel)
 
@@ -344,6 +356,8 @@ class KfpReplay:
             "TF_USE_LEGACY_KERAS": "1",  # the image's ENV
             **self.env,
         }
+        if self.image:
+            command = _in_container(self.image, command, self.mounts, self.env)
         with open(log, "w") as out:
             process = subprocess.run(
                 command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=self.workdir
@@ -731,6 +745,18 @@ def _placeholder_text(value: struct_pb2.Value) -> str:
     if kind == "bool_value":
         return "true" if value.bool_value else "false"
     return go_json(json_format.MessageToDict(value))
+
+
+def _in_container(
+    image: str, command: list[str], mounts: tuple[str, ...], env: dict[str, str]
+) -> list[str]:
+    """`docker run` of the task's command in `image`, on the host network (MLMD on localhost)."""
+    volumes = [arg for path in mounts for arg in ("-v", f"{path}:{path}")]
+    variables = [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
+    return [
+        "docker", "run", "--rm", "--network", "host", *volumes, *variables,
+        "--entrypoint", command[0], image, *command[1:],
+    ]  # fmt: skip
 
 
 def _event(event_type: int, key: str, artifact_id: int) -> mlmd.Event:
