@@ -17,8 +17,9 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import kfp
 import kfp_server_api
@@ -164,15 +165,14 @@ def submit(
 
 def existing_schedules(connection: Connection, config: PipelineConfig) -> list[str]:
     """Ids of the recurring runs named `<pipeline-name>-schedule` in the experiment."""
-    client = connection.client
-    with _explained(connection.host):
-        experiment_id = _experiment_id(client, config, create=False)
-        if experiment_id is None:
-            return []
-        response = client.list_recurring_runs(
+    response = _list_in_experiment(
+        connection,
+        config,
+        lambda experiment_id: connection.client.list_recurring_runs(
             experiment_id=experiment_id, filter=_name_filter(schedule_name(config)), page_size=100
-        )
-    return [r.recurring_run_id for r in response.recurring_runs or []]
+        ),
+    )
+    return [r.recurring_run_id for r in getattr(response, "recurring_runs", None) or []]
 
 
 def check_can_schedule(connection: Connection, config: PipelineConfig, replace: bool) -> list[str]:
@@ -271,23 +271,31 @@ def recent_runs(connection: Connection, config: PipelineConfig, limit: int) -> l
     Raises:
         KfpConnectionError: the API refused or could not be reached.
     """
-    client = connection.client
-    with _explained(connection.host):
-        experiment_id = _experiment_id(client, config, create=False)
-        if experiment_id is None:
-            return []
-        response = client.list_runs(
+    response = _list_in_experiment(
+        connection,
+        config,
+        lambda experiment_id: connection.client.list_runs(
             experiment_id=experiment_id, page_size=limit, sort_by="created_at desc"
-        )
+        ),
+    )
     return [
         RunStatus(run.run_id, run.display_name, run.state or "", str(run.created_at or ""))
-        for run in response.runs or []
+        for run in getattr(response, "runs", None) or []
     ]
 
 
 def schedule_name(config: PipelineConfig) -> str:
     """The recurring run's name: one per pipeline, so `unschedule` finds what `schedule` made."""
     return f"{config.runner.pipeline_name}-schedule"
+
+
+def _list_in_experiment(
+    connection: Connection, config: PipelineConfig, list_call: Callable[[str], Any]
+) -> Any:
+    """`list_call(experiment id)`, or None when the experiment does not exist yet."""
+    with _explained(connection.host):
+        experiment_id = _experiment_id(connection.client, config, create=False)
+        return None if experiment_id is None else list_call(experiment_id)
 
 
 def _experiment_id(client: kfp.Client, config: PipelineConfig, create: bool) -> str | None:

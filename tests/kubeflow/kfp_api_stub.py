@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import email
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.kubeflow.loopback_server import LoopbackServer, QuietHandler
 
 API = "/apis/v2beta1"
 MAX_REQUESTS = 50
@@ -30,7 +30,7 @@ class Request:
 
 
 @dataclass
-class KfpApiStub:
+class KfpApiStub(LoopbackServer):
     """Answers like an empty KFP backend; `reject_auth` answers 401 except on /healthz."""
 
     reject_auth: bool = False
@@ -43,9 +43,7 @@ class KfpApiStub:
     def __enter__(self) -> KfpApiStub:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            timeout = 10
-
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802 - http.server's naming
                 self._answer()
 
@@ -54,9 +52,6 @@ class KfpApiStub:
 
             def do_DELETE(self):  # noqa: N802
                 self._answer()
-
-            def log_message(self, *args):
-                pass
 
             def _answer(self):
                 url = urlsplit(self.path)
@@ -79,27 +74,10 @@ class KfpApiStub:
                 else:
                     stub.requests.append(request)
                     status, payload = stub.respond(request)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_json(status, payload)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self.serve(Handler)
         return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def calls(self) -> list[tuple[str, str]]:
         return [(r.method, r.path) for r in self.requests]
