@@ -19,7 +19,7 @@ if ! docker image inspect "$BASE" >/dev/null 2>&1; then
   rootfs="$WORK/rootfs"
   rm -rf "$rootfs"
   # debootstrap does not resolve the dependencies of --include: python3.11-venv's are listed.
-  packages=python3.11,python3.11-venv,python3.11-distutils,python3-pip-whl
+  packages=python3.11,python3.11-venv,python3-distutils,python3-pip-whl
   packages=$packages,python3-setuptools-whl,ca-certificates
   debootstrap --variant=minbase --include="$packages" bookworm "$rootfs" http://deb.debian.org/debian
   tar -C "$rootfs" -c . | docker import - "$BASE"
