@@ -263,3 +263,28 @@ def test_cached_tasks_fingerprint_their_inputs_by_mlmd_id(replayed):
     statistics = [replayed.run_1.tasks["StatisticsGen"], replayed.run_2.tasks["StatisticsGen"]]
     assert all(t.fingerprint for t in statistics)
     assert statistics[0].fingerprint != statistics[1].fingerprint  # new examples, new key
+
+
+# ---- last, because it publishes: promotion and rollback on KFP-shaped metadata ----
+
+
+def test_promote_and_rollback_follow_the_pipelines_pushes_on_kfp_metadata(replayed, capsys):
+    good = _output(replayed.run_1, "Trainer", "model").id
+    worse = _output(replayed.run_2, "Trainer", "model").id
+    server, port = serve_sqlite(str(replayed.store_path))
+    common = ["--mlmd-host", "localhost", "--mlmd-port", str(port)]
+    common += ["--to", replayed.config.serving_dir]
+    try:
+        for step in (
+            ["promote", str(worse), "--force", "--reason", "canary"],
+            ["rollback"],  # back to what the pipeline's Pusher published as version 1
+        ):
+            assert pipeline_main(["models", *step, *common]) == 0, capsys.readouterr().err
+    finally:
+        server.stop(None)
+    history = registry.publication_history(replayed.db(), str(replayed.serving_dir))
+    assert [(p.version, record.id, p.action) for record, p in history] == [
+        (1, good, "push"),
+        (2, worse, "promote"),
+        (3, good, "rollback"),
+    ]
