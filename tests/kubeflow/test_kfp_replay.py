@@ -35,6 +35,7 @@ from core.metadata import models as registry
 from core.metadata import store
 from kubeflow.compile import UNCACHED_TASKS, write_pipeline_yaml
 from pipeline.cli import main as pipeline_main
+from pipeline.evaluation import metrics_by_slice
 from tests.kubeflow.kfp_replay import (
     CompiledPackage,
     KfpReplay,
@@ -50,12 +51,9 @@ TASKS = {
     "TfdsExampleGen", "LatestBlessedModel", "StatisticsGen", "SchemaGen", "ExampleValidator",
     "Transform", "Trainer", "Evaluator", "Pusher",
 }  # fmt: skip
-REPLAY_SETTINGS = {
-    "fine_tune_epochs": 0,
-    "min_accuracy": 0.0,
-    "max_accuracy_drop": 0.02,
-    "trainer_gpus": 0,
-}
+# The sample recipe (the one tests/conftest.py's e2e_run blesses at accuracy >= 0.7), with
+# the value threshold at 0 so that only the change threshold can refuse a model.
+REPLAY_SETTINGS = {"min_accuracy": 0.0, "trainer_gpus": 0}
 # The head stays at its random initialisation, so the model guesses (tests/conftest.py).
 WORSE_SETTINGS = {"head_learning_rate": 1e-9, "head_epochs": 1}
 BASELINE_LOOKUP = ("LatestBlessedModel",)
@@ -131,6 +129,14 @@ def _output(run: RunResult, task: str, key: str):
     return run.tasks[task].outputs[key]
 
 
+def _accuracies(replayed: Replayed) -> dict[str, dict]:
+    """Each run's overall test metrics, for the message of a failed threshold assertion."""
+    return {
+        run.run_id: metrics_by_slice(_output(run, "Evaluator", "evaluation").uri).get("overall")
+        for run in (replayed.run_1, replayed.run_2)
+    }
+
+
 # ---- run 1: what KFP's launcher leaves in ML Metadata ----
 
 
@@ -143,7 +149,9 @@ def test_run_1_runs_every_task_blesses_and_pushes_version_1(replayed):
     assert store.int_property(blessing, properties.BLESSED) == 1
     assert store.int_property(pushed, properties.PUSHED) == 1
     assert store.string_property(pushed, properties.PUSHED_VERSION) == "1"
-    assert sorted(os.listdir(replayed.serving_dir)) == ["1"]
+    published = store.string_property(pushed, properties.PUSHED_DESTINATION)
+    assert published == str(replayed.serving_dir / "1")
+    assert os.path.isfile(os.path.join(published, "saved_model.pb"))
 
 
 def test_metadata_has_kfp_type_names_contexts_and_event_keys(replayed):
@@ -198,7 +206,7 @@ def test_run_2_finds_run_1s_model_and_the_change_threshold_refuses_a_worse_one(r
     blessing = _output(replayed.run_2, "Evaluator", "blessing")
     assert store.string_property(blessing, "baseline_model") == baseline.uri
     # The value threshold is 0 here: only the change threshold can refuse it.
-    assert store.int_property(blessing, properties.BLESSED) == 0
+    assert store.int_property(blessing, properties.BLESSED) == 0, _accuracies(replayed)
     assert store.int_property(_output(replayed.run_2, "Pusher", "pushed_model"), "pushed") == 0
     assert sorted(os.listdir(replayed.serving_dir)) == ["1"]  # nothing new published
 
