@@ -15,9 +15,32 @@ ARG BASE_IMAGE=python:3.11-slim-bookworm
 ARG BEAM_SDK_IMAGE=apache/beam_python3.11_sdk:2.59.0
 FROM ${BEAM_SDK_IMAGE} AS beam_sdk
 
+# The locked environment, built where a compiler is at hand (pyfarmhash, a Beam
+# dependency, ships as source only), then copied into a base without one.
+FROM ${BASE_IMAGE} AS environment
+ARG LOCK=requirements/lock.txt
+# An extra CA bundle for pip behind a TLS-intercepting proxy (requirements/ca/, filled by
+# `make image-test`; empty otherwise). Public certificates, not secrets.
+COPY requirements/ca/ /tmp/ca/
+COPY ${LOCK} /tmp/lock.txt
+RUN set -eu; \
+    headers="$(python3.11 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"; \
+    dev=""; [ -f "$headers/Python.h" ] || dev=python3.11-dev; \
+    apt-get update -q && apt-get install -y -q --no-install-recommends g++ $dev; \
+    rm -rf /var/lib/apt/lists/*
+# The same three steps as the Makefile's install: the lock exactly, then tfx and
+# ml-pipelines-sdk without their dependencies (they declare Python <3.11; every
+# dependency they need is in the lock).
+RUN set -eu; \
+    if [ -s /tmp/ca/ca.crt ]; then export SSL_CERT_FILE=/tmp/ca/ca.crt PIP_CERT=/tmp/ca/ca.crt; fi; \
+    python3.11 -m venv /opt/venv; \
+    /opt/venv/bin/python -m pip install --no-cache-dir --quiet "uv==0.13.9"; \
+    /opt/venv/bin/uv pip sync --no-cache --python /opt/venv/bin/python /tmp/lock.txt; \
+    /opt/venv/bin/uv pip install --no-cache --python /opt/venv/bin/python --no-deps \
+        tfx==1.16.0 ml-pipelines-sdk==1.16.0
+
 FROM ${BASE_IMAGE}
 ARG LOCK=requirements/lock.txt
-
 # Keras 2 (tf_keras) everywhere: Transform's tft_layer is a tf_keras model.
 ENV TF_USE_LEGACY_KERAS=1 \
     PYTHONUNBUFFERED=1 \
@@ -28,24 +51,10 @@ ENV TF_USE_LEGACY_KERAS=1 \
 # (--sdk_container_image / --environment_config); KFP tasks set their own command.
 COPY --from=beam_sdk /opt/apache/beam /opt/apache/beam
 ENTRYPOINT ["/opt/apache/beam/boot"]
+COPY --from=environment /opt/venv /opt/venv
 
 WORKDIR /pipeline
-# An extra CA bundle for pip behind a TLS-intercepting proxy (requirements/ca/, filled by
-# `make image-test`; empty otherwise). Public certificates, not secrets.
-COPY requirements/ca/ /tmp/ca/
 COPY ${LOCK} requirements/lock.txt
-# The same three steps as the Makefile's install: the lock exactly, then tfx and
-# ml-pipelines-sdk without their dependencies (they declare Python <3.11; every
-# dependency they need is in the lock).
-RUN set -eu; \
-    if [ -s /tmp/ca/ca.crt ]; then export SSL_CERT_FILE=/tmp/ca/ca.crt PIP_CERT=/tmp/ca/ca.crt; fi; \
-    python3.11 -m venv /opt/venv; \
-    /opt/venv/bin/python -m pip install --no-cache-dir --quiet "uv==0.13.9"; \
-    /opt/venv/bin/uv pip sync --no-cache --python /opt/venv/bin/python requirements/lock.txt; \
-    /opt/venv/bin/uv pip install --no-cache --python /opt/venv/bin/python --no-deps \
-        tfx==1.16.0 ml-pipelines-sdk==1.16.0; \
-    rm -rf /tmp/ca
-
 # The sources stay in /pipeline as well: distributed Beam runners build them from
 # /pipeline/setup.py (--setup_file) and install them on their workers.
 COPY setup.py ./
