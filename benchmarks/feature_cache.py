@@ -81,7 +81,8 @@ def main() -> None:
         transfer = model_lib.build_transfer_model(config, args.image_size)
         transfer.model.set_weights(initial)
         started = time.perf_counter()
-        training.train_head(transfer, train, evaluation, config, [])
+        head, _ = training.stages(config)
+        training.train_head(transfer, head, train, evaluation, config, [])
         seconds = time.perf_counter() - started
         training.compile_for_stage(transfer.model, config.head_learning_rate)
         _, accuracy = transfer.model.evaluate(evaluation, verbose=0)

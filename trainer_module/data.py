@@ -22,6 +22,19 @@ def make_dataset(
 
     Everything runs as TF ops in parallel map calls with prefetching: no Python
     per step, so the input never starves the model.
+
+    Args:
+        file_patterns: globs of Transform's GZIP TFRecord files of one split.
+        tf_transform_output: Transform's output, for the transformed feature spec.
+        image_size: the side of the stored square images.
+        batch_size: the global batch size (per replica times replicas).
+        shuffle_seed: shuffle with this seed, reshuffling every epoch; None: file order.
+
+    Returns:
+        Batches of (uint8 images [batch, size, size, 3], float32 labels [batch]).
+
+    Raises:
+        FileNotFoundError: no file matches `file_patterns`.
     """
     files = sorted(f for pattern in file_patterns for f in tf.io.gfile.glob(pattern))
     if not files:

@@ -77,12 +77,14 @@ def check_required_gpus(visible: list[str], environ: dict[str, str] | None = Non
 
 
 def make_strategy(plan: StrategyPlan) -> tf.distribute.Strategy:
+    """The strategy `plan` names: MirroredStrategy over its devices, or the default one."""
     if plan.kind == "mirrored":
         return tf.distribute.MirroredStrategy(devices=list(plan.devices))
     return tf.distribute.get_strategy()
 
 
 def keras_policy_name(mixed_precision: str) -> str:
+    """The Keras policy for the config's `mixed_precision`: "none" -> "float32", ..."""
     return _POLICIES[mixed_precision]
 
 

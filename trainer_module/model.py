@@ -73,7 +73,21 @@ def build_transfer_model(config: TrainingConfig, image_size: int) -> TransferMod
     """Builds the model with the base frozen, ready for `train_head`.
 
     Layers compute in `config.mixed_precision`; the logit layer is float32 so the
-    logits and the loss on them keep full precision.
+    logits and the loss on them keep full precision. Call it inside the
+    distribution strategy's scope so that the variables are mirrored.
+
+    Args:
+        config: `weights`, `augment`, `rotation_factor`, `dropout_rate`, `seed` and
+            `mixed_precision` shape the model.
+        image_size: the side of the square uint8 images it takes (Xception: >= 71).
+
+    Returns:
+        The model (uint8 pixels -> one logit, no sigmoid) with handles on its base,
+        feature extractor and head, which share its layers.
+
+    Raises:
+        WeightsUnavailableError: `config.weights` names weights that are not on this
+            machine (see `resolve_weights`).
     """
     with devices.precision_policy(config.mixed_precision):
         base = keras.applications.Xception(
@@ -137,7 +151,3 @@ def recalibrate_batchnorm(base: keras.Model, images: tf.Tensor) -> None:
     for layer, momentum in zip(batch_norms, momenta, strict=True):
         layer.momentum = momentum
     base.trainable = was_trainable
-
-
-def count_params(weights: list[tf.Variable]) -> int:
-    return int(sum(int(tf.size(w)) for w in weights))

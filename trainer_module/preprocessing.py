@@ -15,6 +15,13 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]
     every epoch of both training stages reads ready-sized pixels; and because
     this graph is embedded in the serving signature (tft_layer), serving
     resizes exactly as training did.
+
+    Args:
+        inputs: raw features: the encoded image bytes and the int64 label, batched.
+        custom_config: {"image_size": the side to resize to}, from the pipeline.
+
+    Returns:
+        {pixels: one serialized uint8 [size, size, 3] tensor per example, label: int64}.
     """
     image_size = int(custom_config["image_size"])
     encoded = tf.reshape(inputs[features.IMAGE_KEY], [-1])

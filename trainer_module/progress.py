@@ -16,7 +16,7 @@ class EpochProgress(keras.callbacks.Callback):
 
     def __init__(self, stage: str, total_epochs: int):
         super().__init__()
-        self._stage = stage
+        self._stage = stage.replace("_", "-")  # "fine_tune" (a history key) reads "fine-tune"
         self._total_epochs = total_epochs
         self._logger = logging.getLogger(PROGRESS_LOGGER)
 

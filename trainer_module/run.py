@@ -1,4 +1,4 @@
-"""The Trainer's run_fn: both stages of the guide, then a SavedModel for serving."""
+"""The Trainer's run_fn: the guide's recipe on one screen, its plumbing in the helpers below."""
 
 from __future__ import annotations
 
@@ -21,14 +21,57 @@ _CALIBRATION_IMAGES = 64
 
 
 def run_fn(fn_args: FnArgs) -> None:
-    """Called by the TFX Trainer with the transformed splits and `custom_config`."""
+    """Trains the guide's two stages and saves the model for serving; the TFX Trainer calls it.
+
+    Args:
+        fn_args: from the Trainer: the transformed `train_files` and `eval_files`,
+            `transform_output`, `serving_model_dir`, `model_run_dir` (TensorBoard logs)
+            and `custom_config` {"training": `TrainingConfig` fields, "image_size": int}.
+
+    Raises:
+        WeightsUnavailableError: the configured pretrained weights are not on this machine.
+        FileNotFoundError: no transformed examples match a split's file patterns.
+        MissingGpuError: the task was given GPUs (TRAINER_REQUIRED_GPUS) TensorFlow cannot see.
+    """
     config = TrainingConfig(**fn_args.custom_config["training"])
     image_size = int(fn_args.custom_config["image_size"])
     keras.utils.set_random_seed(config.seed)
-    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    transform_output = tft.TFTransformOutput(fn_args.transform_output)
+
     devices.check_required_gpus(devices.visible_gpu_names())
     plan = devices.plan_strategy(devices.visible_gpu_names(), config.batch_size)
     strategy = devices.make_strategy(plan)
+    _log_setup(plan, config)
+
+    batch_size = plan.global_batch_size
+    train_data = data.make_dataset(
+        fn_args.train_files, transform_output, image_size, batch_size, shuffle_seed=config.seed
+    )
+    eval_data = data.make_dataset(fn_args.eval_files, transform_output, image_size, batch_size)
+
+    with strategy.scope():
+        transfer = model.build_transfer_model(config, image_size)
+    if config.weights == WEIGHTS_NONE:
+        _recalibrate_random_base(transfer, train_data)
+
+    head, fine = training.stages(config)
+    monitors = _Monitors(fn_args.model_run_dir, total_epochs=fine.epochs)
+    histories = {
+        head.name: training.train_head(
+            transfer, head, train_data, eval_data, config, monitors.callbacks(head)
+        )
+    }
+    if config.fine_tune_epochs:
+        histories[fine.name] = training.fine_tune(
+            transfer, fine, train_data, eval_data, config, monitors.callbacks(fine)
+        )
+
+    signatures = serving.make_serving_signatures(transfer.model, transform_output, image_size)
+    tf.saved_model.save(transfer.model, fn_args.serving_model_dir, signatures=signatures)
+    _write_history(histories, fn_args.model_run_dir, fn_args.serving_model_dir)
+
+
+def _log_setup(plan: devices.StrategyPlan, config: TrainingConfig) -> None:
     logging.getLogger(PROGRESS_LOGGER).info(
         "training with %s strategy on %s, global batch %d, precision %s, %s loop",
         plan.kind,
@@ -38,47 +81,32 @@ def run_fn(fn_args: FnArgs) -> None:
         config.training_loop,
     )
 
-    def dataset(files: list[str], shuffle: bool) -> tf.data.Dataset:
-        return data.make_dataset(
-            files,
-            tf_transform_output,
-            image_size,
-            plan.global_batch_size,
-            shuffle_seed=config.seed if shuffle else None,
-        )
 
-    train_data = dataset(fn_args.train_files, shuffle=True)
-    eval_data = dataset(fn_args.eval_files, shuffle=False)
+def _recalibrate_random_base(transfer: model.TransferModel, train_data: tf.data.Dataset) -> None:
+    """Weights "none" only: see `model.recalibrate_batchnorm`; the first training images."""
+    images, _ = next(iter(train_data.unbatch().batch(_CALIBRATION_IMAGES)))
+    model.recalibrate_batchnorm(transfer.base, images)
 
-    with strategy.scope():
-        transfer = model.build_transfer_model(config, image_size)
-    if config.weights == WEIGHTS_NONE:
-        images, _ = next(iter(train_data.unbatch().batch(_CALIBRATION_IMAGES)))
-        model.recalibrate_batchnorm(transfer.base, images)
-    total_epochs = config.head_epochs + config.fine_tune_epochs
-    tensorboard = keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)
 
-    head = training.train_head(
-        transfer,
-        train_data,
-        eval_data,
-        config,
-        [tensorboard, EpochProgress("head", total_epochs)],
-    )
-    histories = {"head": head}
-    if config.fine_tune_epochs:
-        fine = training.fine_tune(
-            transfer,
-            train_data,
-            eval_data,
-            config,
-            [tensorboard, EpochProgress("fine-tune", total_epochs)],
-        )
-        histories["fine_tune"] = fine
+class _Monitors:
+    """What watches both stages: one TensorBoard log dir, one progress line per epoch."""
 
-    signatures = serving.make_serving_signatures(transfer.model, tf_transform_output, image_size)
-    tf.saved_model.save(transfer.model, fn_args.serving_model_dir, signatures=signatures)
-    # Epochs are numbered on the one axis both stages share (as in TensorBoard), from 1.
+    def __init__(self, log_dir: str, total_epochs: int):
+        self._tensorboard = keras.callbacks.TensorBoard(log_dir=log_dir)
+        self._total_epochs = total_epochs
+
+    def callbacks(self, stage: training.Stage) -> list[keras.callbacks.Callback]:
+        return [self._tensorboard, EpochProgress(stage.name, self._total_epochs)]
+
+
+def _write_history(
+    histories: dict[str, keras.callbacks.History], model_run_dir: str, serving_model_dir: str
+) -> None:
+    """history.json: per stage, the epochs and every logged metric.
+
+    Epochs are numbered on the one axis both stages share (as in TensorBoard), from 1.
+    Written next to the TensorBoard logs, and inside the model so it travels with every push.
+    """
     history = {
         stage: {
             "epoch": [e + 1 for e in h.epoch],
@@ -86,15 +114,10 @@ def run_fn(fn_args: FnArgs) -> None:
         }
         for stage, h in histories.items()
     }
-    # Next to the TensorBoard logs, and inside the model so it travels with every push.
     for path in (
-        os.path.join(fn_args.model_run_dir, HISTORY_FILE),
-        os.path.join(fn_args.serving_model_dir, "assets.extra", HISTORY_FILE),
+        os.path.join(model_run_dir, HISTORY_FILE),
+        os.path.join(serving_model_dir, "assets.extra", HISTORY_FILE),
     ):
-        _write_json(path, history)
-
-
-def _write_json(path: str, content: dict) -> None:
-    tf.io.gfile.makedirs(os.path.dirname(path))
-    with tf.io.gfile.GFile(path, "w") as f:
-        json.dump(content, f, indent=2)
+        tf.io.gfile.makedirs(os.path.dirname(path))
+        with tf.io.gfile.GFile(path, "w") as f:
+            json.dump(history, f, indent=2)

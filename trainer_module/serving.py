@@ -26,7 +26,18 @@ from trainer_module import pixels
 def make_serving_signatures(
     model: keras.Model, tf_transform_output: tft.TFTransformOutput, image_size: int
 ) -> dict[str, tf.types.experimental.ConcreteFunction]:
-    """Returns the three signatures above as concrete functions for `tf.saved_model.save`."""
+    """The three signatures above, for `tf.saved_model.save(model, dir, signatures=...)`.
+
+    Args:
+        model: the trained model (uint8 pixels -> one logit); Transform's layer is
+            attached to it as `tft_layer` so that it is saved with the model.
+        tf_transform_output: Transform's output: its graph and the raw feature spec.
+        image_size: the side of the images the model takes.
+
+    Returns:
+        Signature name -> concrete function: "serving_default", "serving_image_bytes"
+        (both return probability, class_id, class_name) and "transform_features".
+    """
     # Tracked as an attribute so its assets and variables are saved with the model.
     model.tft_layer = tf_transform_output.transform_features_layer()
     raw_spec = tf_transform_output.raw_feature_spec()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import tensorflow as tf
 import tf_keras as keras
@@ -13,6 +14,35 @@ from trainer_module import callbacks as services
 from trainer_module import custom_loop, feature_cache, objective
 from trainer_module.model import TransferModel
 from trainer_module.progress import PROGRESS_LOGGER
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the guide: what learns, with which Adam, over which epochs.
+
+    Both stages number their epochs on one axis, as `fit`'s `initial_epoch` and
+    `epochs` do: a stage trains epochs [initial_epoch, epochs), so TensorBoard and
+    the history show the fine-tuning right after the head.
+    """
+
+    name: str  # the stage's key in history.json
+    base_trainable: bool
+    learning_rate: float
+    initial_epoch: int
+    epochs: int
+
+
+def stages(config: TrainingConfig) -> tuple[Stage, Stage]:
+    """The guide's head stage (base frozen) and fine-tune stage (everything learns)."""
+    head = Stage("head", False, config.head_learning_rate, 0, config.head_epochs)
+    fine = Stage(
+        "fine_tune",
+        True,
+        config.fine_tune_learning_rate,
+        head.epochs,
+        head.epochs + config.fine_tune_epochs,
+    )
+    return head, fine
 
 
 def compile_for_stage(model: keras.Model, learning_rate: float, jit_compile: bool = False) -> None:
@@ -31,6 +61,7 @@ def compile_for_stage(model: keras.Model, learning_rate: float, jit_compile: boo
 
 def train_head(
     transfer: TransferModel,
+    stage: Stage,
     train_data: tf.data.Dataset,
     eval_data: tf.data.Dataset,
     config: TrainingConfig,
@@ -39,30 +70,33 @@ def train_head(
     """Stage 1: only the new head learns; the pretrained base is frozen.
 
     Without augmentation the head trains on features the frozen base computed
-    once (`feature_cache`); the head's layers are the model's, so the full model
-    is trained all the same.
+    once (`feature_cache`) instead of running the base every epoch.
+
+    Args:
+        transfer: the model of `build_transfer_model`; only its head's weights change.
+        stage: the head stage of `stages(config)`.
+        train_data: batches of (uint8 pixels, float32 label), as `make_dataset` gives.
+        eval_data: the same for the evaluation split; gives the `val_` metrics.
+        config: how to train: loop, XLA, feature cache, best weights, early stopping.
+        callbacks: the caller's own (TensorBoard, progress); the stage adds its services.
+
+    Returns:
+        The stage's History: loss, binary_accuracy, their `val_` twins and
+        `train_seconds` per epoch, epochs numbered from `stage.initial_epoch`.
     """
-    transfer.base.trainable = False
+    transfer.base.trainable = stage.base_trainable  # False: the base is frozen
     model = transfer.model
     if feature_cache.applies(config.augment, config.feature_cache):
+        # The head shares the model's Dropout and Dense layers: training it trains the model.
         model = transfer.head
-        started = time.perf_counter()
-        train_cache = feature_cache.extract(transfer.features, train_data)
-        eval_cache = feature_cache.extract(transfer.features, eval_data)
-        logging.getLogger(PROGRESS_LOGGER).info(
-            "head trains on cached base features of %d + %d examples (extracted in %.1f s)",
-            len(train_cache.labels),
-            len(eval_cache.labels),
-            time.perf_counter() - started,
-        )
-        train_data = train_cache.dataset(shuffle_seed=config.seed)
-        eval_data = eval_cache.dataset(shuffle_seed=None)
-    compile_for_stage(model, config.head_learning_rate, config.jit_compile)
-    return _run_stage(model, train_data, eval_data, 0, config.head_epochs, callbacks, config)
+        train_data, eval_data = _cache_base_features(transfer, train_data, eval_data, config.seed)
+    compile_for_stage(model, stage.learning_rate, config.jit_compile)
+    return _run_stage(model, stage, train_data, eval_data, config, callbacks)
 
 
 def fine_tune(
     transfer: TransferModel,
+    stage: Stage,
     train_data: tf.data.Dataset,
     eval_data: tf.data.Dataset,
     config: TrainingConfig,
@@ -70,48 +104,70 @@ def fine_tune(
 ) -> keras.callbacks.History:
     """Stage 2: unfreeze the whole base and continue with a very low learning rate.
 
-    Epochs continue the head's numbering (`initial_epoch`), so TensorBoard shows
-    both stages on one axis.
+    The base's BatchNorm layers stay in inference mode (the model calls the base
+    with training=False), so their ImageNet statistics are kept.
+
+    Args:
+        transfer: the model after `train_head`; every weight but the BatchNorm
+            statistics changes.
+        stage: the fine-tune stage of `stages(config)`; its epochs continue the head's.
+        train_data, eval_data, config, callbacks: as for `train_head`.
+
+    Returns:
+        The stage's History, as `train_head` returns it.
     """
-    transfer.base.trainable = True
-    compile_for_stage(transfer.model, config.fine_tune_learning_rate, config.jit_compile)
-    return _run_stage(
-        transfer.model,
-        train_data,
-        eval_data,
-        config.head_epochs,
-        config.head_epochs + config.fine_tune_epochs,
-        callbacks,
-        config,
+    transfer.base.trainable = stage.base_trainable  # True: everything learns
+    # Keras fixes which weights an optimizer updates at compile time: without this
+    # recompile, fit would go on training the head only.
+    compile_for_stage(transfer.model, stage.learning_rate, config.jit_compile)
+    return _run_stage(transfer.model, stage, train_data, eval_data, config, callbacks)
+
+
+def _cache_base_features(
+    transfer: TransferModel, train_data: tf.data.Dataset, eval_data: tf.data.Dataset, seed: int
+) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """The splits as (pooled base features, label) batches, the frozen base run once.
+
+    Without augmentation every head epoch would feed the frozen base the same
+    pixels; `feature_cache` computes its output once for all head epochs.
+    """
+    started = time.perf_counter()
+    train_cache = feature_cache.extract(transfer.features, train_data)
+    eval_cache = feature_cache.extract(transfer.features, eval_data)
+    logging.getLogger(PROGRESS_LOGGER).info(
+        "head trains on cached base features of %d + %d examples (extracted in %.1f s)",
+        len(train_cache.labels),
+        len(eval_cache.labels),
+        time.perf_counter() - started,
     )
+    return train_cache.dataset(shuffle_seed=seed), eval_cache.dataset(shuffle_seed=None)
 
 
 def _run_stage(
     model: keras.Model,
+    stage: Stage,
     train_data: tf.data.Dataset,
     eval_data: tf.data.Dataset,
-    initial_epoch: int,
-    epochs: int,
-    callbacks: list[keras.callbacks.Callback],
     config: TrainingConfig,
+    callbacks: list[keras.callbacks.Callback],
 ) -> keras.callbacks.History:
-    """Epochs [initial_epoch, epochs) with `fit` or the custom loop, same callbacks either way."""
+    """The stage's epochs with `fit` or the custom loop, same callbacks either way."""
     stage_callbacks = [services.TrainTimer(), *callbacks, *services.stage_services(config)]
     if config.training_loop == "custom":
         return custom_loop.fit_custom(
             model,
             train_data,
             eval_data,
-            initial_epoch=initial_epoch,
-            epochs=epochs,
+            initial_epoch=stage.initial_epoch,
+            epochs=stage.epochs,
             callbacks=stage_callbacks,
             jit_compile=config.jit_compile,
         )
     return model.fit(
         train_data,
         validation_data=eval_data,
-        initial_epoch=initial_epoch,
-        epochs=epochs,
+        initial_epoch=stage.initial_epoch,
+        epochs=stage.epochs,
         callbacks=stage_callbacks,
         verbose=0,
     )

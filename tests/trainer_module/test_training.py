@@ -115,14 +115,15 @@ def run_two_stages(loop: str, initial_weights: list[np.ndarray]) -> TwoStages:
     transfer.model.set_weights(initial_weights)
     train, evaluation = tiny_data(8, 8), tiny_data(4, 4, seed=1)
     base_start, head_start = values(transfer.base.weights), values(head_weights(transfer))
-    head = training.train_head(transfer, train, evaluation, config, [])
+    head_stage, fine_stage = training.stages(config)
+    head = training.train_head(transfer, head_stage, train, evaluation, config, [])
     after_head = (
         values(transfer.base.weights),
         values(head_weights(transfer)),
         values(base_kernels(transfer.base)),
         values(batchnorm_statistics(transfer.base)),
     )
-    fine = training.fine_tune(transfer, train, evaluation, config, [])
+    fine = training.fine_tune(transfer, fine_stage, train, evaluation, config, [])
     return TwoStages(
         base_start,
         head_start,
@@ -189,7 +190,9 @@ def test_head_on_cached_features_trains_like_the_head_on_images(runs, initial_we
     config = tiny_config(feature_cache=True, **DETERMINISTIC)
     transfer = build(config)
     transfer.model.set_weights(initial_weights)
-    history = training.train_head(transfer, tiny_data(8, 8), tiny_data(4, 4, seed=1), config, [])
+    head, _ = training.stages(config)
+    train, evaluation = tiny_data(8, 8), tiny_data(4, 4, seed=1)
+    history = training.train_head(transfer, head, train, evaluation, config, [])
     on_images = runs["fit"]
     for name in ("loss", "val_loss", "val_binary_accuracy"):
         np.testing.assert_allclose(
