@@ -1,37 +1,67 @@
-# The image every Kubeflow task of this pipeline runs in: the TFX 1.16 image plus this project.
+# The image every Kubeflow task of this pipeline runs in, and the Beam worker image:
+# Python 3.11 with exactly requirements/lock.txt, installed the way `make install` does.
 #
 # Build and push from the repository root (see kubeflow/README.md):
 #   docker build -t REGISTRY/tfx-image-transfer:0.1.0 .
 #   docker push REGISTRY/tfx-image-transfer:0.1.0
 # then compile with --image REGISTRY/tfx-image-transfer:0.1.0.
+# `make image-test` builds it offline-style on a debootstrapped Debian base and replays
+# a task inside it.
 #
-# The base already holds TFX 1.16.0, TensorFlow 2.16, TFT, TFMA, TFDV, ML Metadata,
-# Beam (with the SDK worker boot as ENTRYPOINT, so the image also serves as a Beam
-# worker image) and kfp. Only what it lacks is installed here, pinned to the versions
-# of requirements/lock.txt (tests/kubeflow/test_image.py checks that they agree).
-FROM gcr.io/tfx-oss-public/tfx:1.16.0
+# BASE_IMAGE: any Debian-based image with python3.11 and its venv module.
+# BEAM_SDK_IMAGE: the Beam SDK image of the locked apache-beam, for its worker boot.
+# LOCK: the lock to install (tests/kubeflow/test_image.py checks it is ours).
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+ARG BEAM_SDK_IMAGE=apache/beam_python3.11_sdk:2.59.0
+FROM ${BEAM_SDK_IMAGE} AS beam_sdk
 
+# The locked environment, built where a compiler is at hand (pyfarmhash, a Beam
+# dependency, ships as source only), then copied into a base without one.
+FROM ${BASE_IMAGE} AS environment
+ARG LOCK=requirements/lock.txt
+# An extra CA bundle for pip behind a TLS-intercepting proxy (requirements/ca/, filled by
+# `make image-test`; empty otherwise). Public certificates, not secrets.
+COPY requirements/ca/ /tmp/ca/
+COPY ${LOCK} /tmp/lock.txt
+RUN set -eu; \
+    headers="$(python3.11 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"; \
+    dev=""; [ -f "$headers/Python.h" ] || dev=python3.11-dev; \
+    apt-get update -q && apt-get install -y -q --no-install-recommends g++ $dev; \
+    rm -rf /var/lib/apt/lists/*
+# The same three steps as the Makefile's install: the lock exactly, then tfx and
+# ml-pipelines-sdk without their dependencies (they declare Python <3.11; every
+# dependency they need is in the lock).
+RUN set -eu; \
+    if [ -s /tmp/ca/ca.crt ]; then export SSL_CERT_FILE=/tmp/ca/ca.crt PIP_CERT=/tmp/ca/ca.crt; fi; \
+    python3.11 -m venv /opt/venv; \
+    /opt/venv/bin/python -m pip install --no-cache-dir --quiet "uv==0.13.9"; \
+    /opt/venv/bin/uv pip sync --no-cache --python /opt/venv/bin/python /tmp/lock.txt; \
+    /opt/venv/bin/uv pip install --no-cache --python /opt/venv/bin/python --no-deps \
+        tfx==1.16.0 ml-pipelines-sdk==1.16.0
+
+FROM ${BASE_IMAGE}
+ARG LOCK=requirements/lock.txt
 # Keras 2 (tf_keras) everywhere: Transform's tft_layer is a tf_keras model.
-ENV TF_USE_LEGACY_KERAS=1
+ENV TF_USE_LEGACY_KERAS=1 \
+    PYTHONUNBUFFERED=1 \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH
 
-# TfdsExampleGen reads prepared TFDS datasets; tensorflow-datasets imports
-# importlib_resources without declaring it.
-RUN python -m pip install --no-cache-dir \
-        tensorflow-datasets==4.9.10 \
-        importlib-resources==7.1.0 \
-        tf-keras==2.16.0
+# Beam's worker boot, so Dataflow/Flink/Spark can run this image as their SDK harness
+# (--sdk_container_image / --environment_config); KFP tasks set their own command.
+COPY --from=beam_sdk /opt/apache/beam /opt/apache/beam
+ENTRYPOINT ["/opt/apache/beam/boot"]
+COPY --from=environment /opt/venv /opt/venv
 
+WORKDIR /pipeline
+COPY ${LOCK} requirements/lock.txt
 # The sources stay in /pipeline as well: distributed Beam runners build them from
 # /pipeline/setup.py (--setup_file) and install them on their workers.
-WORKDIR /pipeline
 COPY setup.py ./
 COPY core/ core/
 COPY components/ components/
 COPY pipeline/ pipeline/
 COPY trainer_module/ trainer_module/
 COPY kubeflow/ kubeflow/
-# The image's Python is 3.10 (TFX 1.16 declares Python <3.11) while the project's
-# lock targets 3.11; the code is kept 3.10-compatible (tested), and its dependencies
-# are installed above, hence --no-deps --ignore-requires-python.
-RUN python -m pip install --no-cache-dir --no-deps --ignore-requires-python . \
+RUN /opt/venv/bin/uv pip install --no-cache --python /opt/venv/bin/python --no-deps --no-build-isolation . \
     && python -c "import kubeflow.executor_entrypoint, trainer_module.run, components.tfds_example_gen.executor"

@@ -9,7 +9,7 @@ UV := $(VENV)/bin/uv
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL ?= 1
 
-.PHONY: demo test install lock lint clean
+.PHONY: demo test install lock lint clean image-test
 
 demo: $(VENV)/.installed
 	$(PY) -m pipeline generate-sample --if-missing
@@ -36,6 +36,11 @@ $(VENV)/.installed: requirements/lock.txt setup.py
 lock: $(VENV)/.installed
 	$(UV) pip compile requirements/base.in --python-version 3.11 \
 		--python-platform x86_64-manylinux_2_28 -o requirements/lock.txt
+
+# Builds the Kubeflow image from the lock and replays the first tasks inside it (needs a
+# Docker daemon and debootstrap; not part of `make test`). See kubeflow/README.md.
+image-test: $(VENV)/.installed
+	tests/kubeflow/image_test.sh
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -12,17 +12,8 @@ setup(
     version="0.1.0",
     description="Xception transfer learning on cats_vs_dogs as a TFX pipeline.",
     python_requires=">=3.11,<3.12",
-    packages=find_packages(
-        include=[
-            "core",
-            "core.*",
-            "components",
-            "components.*",
-            "trainer_module",
-            "pipeline",
-            "pipeline.*",
-            "kubeflow",
-        ]
-    ),
+    # Every package of the project, so a new one cannot be forgotten (Beam workers and
+    # the image install this; tests/kubeflow/test_wheel.py imports every module from it).
+    packages=find_packages(exclude=["tests", "tests.*", "benchmarks", "benchmarks.*"]),
     entry_points={"console_scripts": ["tfx-transfer=pipeline.cli:main"]},
 )

@@ -206,6 +206,14 @@ class KubeflowConfig:
     gpu_tolerations: str = _option(
         "nvidia.com/gpu:NoSchedule", "taints GPU Trainers tolerate: key[=value]:Effect,..."
     )
+    # What each Beam-powered task's pod requests (a pod without requests is the first evicted).
+    beam_cpu: str = _option("2", "CPU request of each Beam-powered step, a Kubernetes quantity")
+    beam_memory: str = _option(
+        "8G", "memory request of each Beam-powered step, a Kubernetes quantity"
+    )
+    trainer_retries: int = _option(
+        2, "times KFP restarts a failed Trainer pod (preempted node, lost GPU), with backoff"
+    )
     beam_runner: str = _option(
         "DirectRunner", "Beam runner of the Beam-powered steps (DirectRunner, DataflowRunner, ...)"
     )

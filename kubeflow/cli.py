@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from core import config as config_lib
+
+if TYPE_CHECKING:
+    from kubeflow import client as kfp_api
 from kubeflow.config_checks import check_kubeflow_config
 from pipeline import flags
 
@@ -26,9 +28,24 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     compile_ = commands.add_parser("compile", help="write the KFP v2 pipeline YAML (offline)")
     compile_.add_argument("--output", help="the .yaml to write (default: <pipeline-name>.yaml)")
-    submit = commands.add_parser("submit", help="compile and start one run")
+    submit = commands.add_parser("submit", help="compile, upload as a version, start one run")
     submit.add_argument("--run-name", help="default: <pipeline-name> <UTC time>")
-    commands.add_parser("schedule", help="compile and create the recurring run on --cron")
+    schedule = commands.add_parser(
+        "schedule", help="compile, upload as a version, create the recurring run on --cron"
+    )
+    schedule.add_argument(
+        "--replace", action="store_true", help="replace the recurring run if it exists"
+    )
+    for command in (submit, schedule):
+        # The same as --no-enable-cache: every task re-runs (KFP reads caching per task from
+        # the uploaded spec; kfp.Client cannot override it for an uploaded version).
+        command.add_argument(
+            "--no-cache",
+            dest="enable_cache",
+            action="store_false",
+            default=None,
+            help="compile with caching off for every task",
+        )
     runs = commands.add_parser("runs", help="list the experiment's recent runs with their state")
     runs.add_argument(
         "--limit", type=int, default=RUNS_LIMIT, help=f"newest runs shown [default: {RUNS_LIMIT}]"
@@ -50,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    from kubeflow.client import KfpConnectionError
+    from kubeflow.client import KfpConnectionError, ScheduleExistsError
     from kubeflow.locations import check_cluster_locations
 
     try:
@@ -65,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     except config_lib.ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KfpConnectionError as error:
+    except (KfpConnectionError, ScheduleExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
@@ -78,12 +95,15 @@ def _talk_to_cluster(config: config_lib.PipelineConfig, args: argparse.Namespace
         run_name = args.run_name or time.strftime(
             f"{config.runner.pipeline_name} %Y-%m-%d %H:%M:%S", time.gmtime()
         )
-        with _compiled_package(config) as package:
-            print(f"run: {kfp_api.submit(connection, config, package, run_name)}")
+        version = _uploaded_version(connection, config)
+        print(f"run: {kfp_api.submit(connection, config, version, run_name)}")
         return 0
     if args.command == "schedule":
-        with _compiled_package(config) as package:
-            recurring_run_id = kfp_api.schedule(connection, config, package)
+        replaced = kfp_api.check_can_schedule(connection, config, args.replace)
+        version = _uploaded_version(connection, config)
+        recurring_run_id = kfp_api.schedule(connection, config, version, replaced)
+        if replaced:
+            print(f"replaced recurring run(s): {', '.join(replaced)}")
         print(f"recurring run: {recurring_run_id} (cron {config.kubeflow.cron!r})")
         return 0
     if args.command == "runs":
@@ -101,10 +121,15 @@ def _talk_to_cluster(config: config_lib.PipelineConfig, args: argparse.Namespace
     return 0
 
 
-@contextlib.contextmanager
-def _compiled_package(config: config_lib.PipelineConfig) -> Iterator[str]:
-    """The pipeline compiled from this very configuration, so a run never uses a stale package."""
+def _uploaded_version(
+    connection: kfp_api.Connection, config: config_lib.PipelineConfig
+) -> kfp_api.PipelineVersion:
+    """The pipeline compiled from this very configuration (never a stale package), uploaded."""
+    from kubeflow import client as kfp_api
     from kubeflow.compile import compile_pipeline
 
     with tempfile.TemporaryDirectory() as tmp:
-        yield compile_pipeline(config, os.path.join(tmp, "pipeline.yaml"))
+        package = compile_pipeline(config, os.path.join(tmp, "pipeline.yaml"))
+        version = kfp_api.upload_version(connection, config, package)
+    print(f"pipeline version: {version.name} ({version.version_id})")
+    return version

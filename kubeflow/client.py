@@ -1,5 +1,9 @@
 """Talks to the Kubeflow Pipelines v2 API through kfp.Client: submit, schedule, list, unschedule.
 
+Every run and schedule starts from a pipeline version uploaded by this module (the
+pipeline `<pipeline-name>`, one version per compilation, named by time and content
+digest), so the KFP UI shows which compiled spec each run executed.
+
 Host, namespace and credentials come from flags or the environment variables kfp
 itself knows; a token is handed to kfp.Client and never printed or written anywhere.
 Any failure to reach or authenticate against the API becomes one `KfpConnectionError`
@@ -9,10 +13,13 @@ whose message names the flag or variable to set.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import kfp
 import kfp_server_api
@@ -28,6 +35,17 @@ TOKEN_ENV = "KF_PIPELINES_TOKEN"  # a bearer token, e.g. from `gcloud auth print
 
 class KfpConnectionError(RuntimeError):
     """The KFP API cannot be used; the message says which flag or variable fixes it."""
+
+
+class ScheduleExistsError(RuntimeError):
+    """`schedule` would create a second recurring run of this pipeline."""
+
+
+@dataclass
+class PipelineVersion:
+    pipeline_id: str
+    version_id: str
+    name: str
 
 
 @dataclass
@@ -84,13 +102,46 @@ def connect(config: PipelineConfig) -> Connection:
         return Connection(kfp.Client(**options), host)
 
 
-def submit(connection: Connection, config: PipelineConfig, package: str, run_name: str) -> str:
-    """Starts one run of the compiled `package` in the configured experiment.
+def upload_version(connection: Connection, config: PipelineConfig, package: str) -> PipelineVersion:
+    """Uploads `package` as a new version of the pipeline `<pipeline-name>` (created if missing).
+
+    The version is named `<pipeline-name>-<UTC time>-<sha256 of the package, 12 digits>`,
+    so two versions with the same spec are recognisable in the UI.
+
+    Args:
+        connection: from `connect`.
+        config: the pipeline name and namespace.
+        package: path of the compiled pipeline YAML.
+
+    Returns:
+        The pipeline's id, the new version's id and name.
+
+    Raises:
+        KfpConnectionError: the API refused or could not be reached.
+    """
+    client, name = connection.client, config.runner.pipeline_name
+    with open(package, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:12]
+    version_name = f"{name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{digest}"
+    with _explained(connection.host):
+        pipeline_id = client.get_pipeline_id(name)
+        if pipeline_id is None:
+            pipeline_id = client.upload_pipeline(
+                package, pipeline_name=name, namespace=config.kubeflow.kfp_namespace or None
+            ).pipeline_id
+        version = client.upload_pipeline_version(package, version_name, pipeline_id=pipeline_id)
+    return PipelineVersion(pipeline_id, version.pipeline_version_id, version_name)
+
+
+def submit(
+    connection: Connection, config: PipelineConfig, version: PipelineVersion, run_name: str
+) -> str:
+    """Starts one run of the uploaded `version` in the configured experiment.
 
     Args:
         connection: from `connect`.
         config: the experiment, namespace and pipeline root of the run.
-        package: path of the compiled pipeline YAML.
+        version: from `upload_version`.
         run_name: the run's display name.
 
     Returns:
@@ -99,20 +150,59 @@ def submit(connection: Connection, config: PipelineConfig, package: str, run_nam
     Raises:
         KfpConnectionError: the API refused or could not be reached.
     """
-    kubeflow = config.kubeflow
+    client = connection.client
     with _explained(connection.host):
-        result = connection.client.create_run_from_pipeline_package(
-            pipeline_file=package,
-            run_name=run_name,
-            experiment_name=kubeflow.kfp_experiment,
-            namespace=kubeflow.kfp_namespace or None,
+        experiment_id = _experiment_id(client, config, create=True)
+        run = client.run_pipeline(
+            experiment_id=experiment_id,
+            job_name=run_name,
+            pipeline_id=version.pipeline_id,
+            version_id=version.version_id,
             pipeline_root=config.pipeline_root,
         )
-    return result.run_id
+    return run.run_id
 
 
-def schedule(connection: Connection, config: PipelineConfig, package: str) -> str:
-    """Creates the recurring run of `package` on `--cron`; returns its id.
+def existing_schedules(connection: Connection, config: PipelineConfig) -> list[str]:
+    """Ids of the recurring runs named `<pipeline-name>-schedule` in the experiment."""
+    response = _list_in_experiment(
+        connection,
+        config,
+        lambda experiment_id: connection.client.list_recurring_runs(
+            experiment_id=experiment_id, filter=_name_filter(schedule_name(config)), page_size=100
+        ),
+    )
+    return [r.recurring_run_id for r in getattr(response, "recurring_runs", None) or []]
+
+
+def check_can_schedule(connection: Connection, config: PipelineConfig, replace: bool) -> list[str]:
+    """The recurring runs `schedule` must replace; refuses to add a second one without `replace`.
+
+    Args:
+        connection: from `connect`.
+        config: names the experiment and the recurring run (`schedule_name`).
+        replace: whether an existing recurring run of this name may be replaced.
+
+    Returns:
+        The ids of the recurring runs to delete ([] when there are none).
+
+    Raises:
+        ScheduleExistsError: a recurring run of this name exists and `replace` is False.
+        KfpConnectionError: the API refused or could not be reached.
+    """
+    existing = existing_schedules(connection, config)
+    if existing and not replace:
+        raise ScheduleExistsError(
+            f"the recurring run {schedule_name(config)!r} already exists ({', '.join(existing)}): "
+            "pass --replace to replace it with this compilation, or run `unschedule` first"
+        )
+    return existing
+
+
+def schedule(
+    connection: Connection, config: PipelineConfig, version: PipelineVersion, replace: list[str]
+) -> str:
+    """Creates the recurring run of `version` on `--cron`, after deleting `replace`; returns its id.
 
     No catch-up: after a pause the schedule starts the latest run only, instead of
     one training per missed day.
@@ -120,7 +210,8 @@ def schedule(connection: Connection, config: PipelineConfig, package: str) -> st
     Args:
         connection: from `connect`.
         config: cron, max concurrency, experiment and pipeline root.
-        package: path of the compiled pipeline YAML.
+        version: from `upload_version`.
+        replace: ids of recurring runs to delete first (from `check_can_schedule`).
 
     Returns:
         The recurring run's id.
@@ -130,6 +221,8 @@ def schedule(connection: Connection, config: PipelineConfig, package: str) -> st
     """
     kubeflow, client = config.kubeflow, connection.client
     with _explained(connection.host):
+        for recurring_run_id in replace:
+            client.delete_recurring_run(recurring_run_id)
         experiment_id = _experiment_id(client, config, create=True)
         recurring = client.create_recurring_run(
             experiment_id=experiment_id,
@@ -137,7 +230,8 @@ def schedule(connection: Connection, config: PipelineConfig, package: str) -> st
             cron_expression=kubeflow.cron,
             max_concurrency=kubeflow.max_concurrency,
             no_catchup=True,
-            pipeline_package_path=package,
+            pipeline_id=version.pipeline_id,
+            version_id=version.version_id,
             pipeline_root=config.pipeline_root,
         )
     return recurring.recurring_run_id
@@ -156,17 +250,10 @@ def unschedule(connection: Connection, config: PipelineConfig) -> list[str]:
     Raises:
         KfpConnectionError: the API refused or could not be reached.
     """
-    client = connection.client
+    ids = existing_schedules(connection, config)
     with _explained(connection.host):
-        experiment_id = _experiment_id(client, config, create=False)
-        if experiment_id is None:
-            return []
-        response = client.list_recurring_runs(
-            experiment_id=experiment_id, filter=_name_filter(schedule_name(config)), page_size=100
-        )
-        ids = [r.recurring_run_id for r in response.recurring_runs or []]
         for recurring_run_id in ids:
-            client.delete_recurring_run(recurring_run_id)
+            connection.client.delete_recurring_run(recurring_run_id)
     return ids
 
 
@@ -184,23 +271,31 @@ def recent_runs(connection: Connection, config: PipelineConfig, limit: int) -> l
     Raises:
         KfpConnectionError: the API refused or could not be reached.
     """
-    client = connection.client
-    with _explained(connection.host):
-        experiment_id = _experiment_id(client, config, create=False)
-        if experiment_id is None:
-            return []
-        response = client.list_runs(
+    response = _list_in_experiment(
+        connection,
+        config,
+        lambda experiment_id: connection.client.list_runs(
             experiment_id=experiment_id, page_size=limit, sort_by="created_at desc"
-        )
+        ),
+    )
     return [
         RunStatus(run.run_id, run.display_name, run.state or "", str(run.created_at or ""))
-        for run in response.runs or []
+        for run in getattr(response, "runs", None) or []
     ]
 
 
 def schedule_name(config: PipelineConfig) -> str:
     """The recurring run's name: one per pipeline, so `unschedule` finds what `schedule` made."""
     return f"{config.runner.pipeline_name}-schedule"
+
+
+def _list_in_experiment(
+    connection: Connection, config: PipelineConfig, list_call: Callable[[str], Any]
+) -> Any:
+    """`list_call(experiment id)`, or None when the experiment does not exist yet."""
+    with _explained(connection.host):
+        experiment_id = _experiment_id(connection.client, config, create=False)
+        return None if experiment_id is None else list_call(experiment_id)
 
 
 def _experiment_id(client: kfp.Client, config: PipelineConfig, create: bool) -> str | None:

@@ -7,7 +7,10 @@ TFX's compilation this module adds what the TFX compiler cannot express:
 - the pipeline root as `defaultPipelineRoot`, because TFX keeps it only in the
   runtime config, which its YAML output drops;
 - the GPU node pool placement of the Trainer (node selector and tolerations) as the
-  Kubernetes `PlatformSpec` document that `kfp-kubernetes` writes, appended to the YAML.
+  Kubernetes `PlatformSpec` document that `kfp-kubernetes` writes, appended to the YAML;
+- per-task policies (`apply_task_policies`): no caching for the tasks that look at the
+  world rather than at their inputs, a retry policy for the Trainer, CPU/memory
+  requests for the Beam-powered tasks, and the GPU count the Trainer must see.
 
 The Trainer's CPU, memory and accelerator limits are a `ResourceSpec`, which the TFX
 compiler does carry (`with_platform_config`).
@@ -19,7 +22,9 @@ import io
 import os
 
 import yaml
+from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
+from tfx.dsl.components.base.executor_spec import BeamExecutorSpec
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.orchestration.pipeline import Pipeline
 
@@ -32,6 +37,7 @@ from kubeflow.config_checks import (
 )
 from kubeflow.locations import check_cluster_locations
 from pipeline.create import create_pipeline
+from trainer_module.devices import REQUIRED_GPUS_ENV
 
 # Every task runs this module, which restores what the open-source KFP launcher
 # drops from input artifacts and then runs TFX's own v2 entrypoint
@@ -39,6 +45,19 @@ from pipeline.create import create_pipeline
 CONTAINER_COMMAND = ("python", "-m", "kubeflow.executor_entrypoint")
 TRAINER_ID = "Trainer"
 PUSHER_ID = "Pusher"
+# KFP's cache key is the input artifact ids, the parameters, the image and the command
+# (kubeflow/pipelines backend/src/v2/cacheutils/cache.go, GenerateCacheKey). These two
+# tasks have no input artifacts and constant parameters, yet their answer changes: the
+# prepared data, and the latest blessed model. Cached, every scheduled run after the
+# first would reuse the first run's examples (so nothing downstream re-runs) and its
+# "no baseline yet" answer.
+UNCACHED_TASKS = ("TfdsExampleGen", "LatestBlessedModel")
+# The Trainer's retries: first after 60 s, doubling, at most 10 minutes apart.
+TRAINER_RETRY_BACKOFF = {
+    "backoffDuration": "60s",
+    "backoffFactor": 2.0,
+    "backoffMaxDuration": "600s",
+}
 ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
 
 _MEMORY_UNITS_IN_G = {
@@ -155,6 +174,15 @@ def compile_pipeline(config: PipelineConfig, output_path: str) -> str:
         raise ConfigError(f"--output {output_path!r}: the package must be a .yaml file")
     check_kubeflow_config(config)
     check_cluster_locations(config)
+    return write_pipeline_yaml(config, output_path)
+
+
+def write_pipeline_yaml(config: PipelineConfig, output_path: str) -> str:
+    """`compile_pipeline` without the check that every location is reachable from every pod.
+
+    The offline replay (tests/kubeflow/kfp_replay.py) compiles with local directories
+    standing in for the bucket and the serving volume; a cluster run never should.
+    """
     pipeline = build_kubeflow_pipeline(config)
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
         config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
@@ -167,6 +195,10 @@ def compile_pipeline(config: PipelineConfig, output_path: str) -> str:
     )
     pipeline_spec = runner.run(pipeline, write_out=False)["pipelineSpec"]
     pipeline_spec["defaultPipelineRoot"] = config.pipeline_root
+    beam_tasks = [
+        c.id for c in pipeline.components if isinstance(c.executor_spec, BeamExecutorSpec)
+    ]
+    apply_task_policies(pipeline_spec, config.kubeflow, beam_tasks)
     documents = [pipeline_spec]
     executor_configs = {
         pipeline_spec["components"][node_id]["executorLabel"]: platform_config
@@ -188,6 +220,46 @@ def compile_pipeline(config: PipelineConfig, output_path: str) -> str:
     with open(output_path, "w") as f:
         f.write(buffer.getvalue())
     return output_path
+
+
+def apply_task_policies(
+    pipeline_spec: dict, kubeflow: KubeflowConfig, beam_tasks: list[str]
+) -> None:
+    """Per-task settings the TFX compiler has no words for, written into `pipeline_spec`.
+
+    `beam_tasks`: the tasks whose executor runs a Beam pipeline (TFX hands the Beam
+    flags to every task, so the arguments cannot tell).
+    """
+    tasks = pipeline_spec["root"]["dag"]["tasks"]
+    for task in UNCACHED_TASKS:
+        tasks[task]["cachingOptions"] = {"enableCache": False}
+    if kubeflow.trainer_retries:
+        tasks[TRAINER_ID]["retryPolicy"] = {
+            "maxRetryCount": kubeflow.trainer_retries,
+            **TRAINER_RETRY_BACKOFF,
+        }
+    executors = pipeline_spec["deploymentSpec"]["executors"]
+    for task in beam_tasks:
+        container = executors[pipeline_spec["components"][task]["executorLabel"]]["container"]
+        container["resources"] = beam_resources(kubeflow)
+    if kubeflow.trainer_gpus > 0:
+        trainer = executors[pipeline_spec["components"][TRAINER_ID]["executorLabel"]]
+        trainer["container"]["env"] = [
+            {"name": REQUIRED_GPUS_ENV, "value": str(kubeflow.trainer_gpus)}
+        ]
+
+
+def beam_resources(kubeflow: KubeflowConfig) -> dict:
+    """A Beam-powered task's requests (in both encodings, as `trainer_resources`), no limits:
+    the DirectRunner may use what the node has to spare."""
+    return json_format.MessageToDict(
+        ResourceSpec(
+            cpu_request=_cores(kubeflow.beam_cpu),
+            memory_request=_gigabytes(kubeflow.beam_memory),
+            resource_cpu_request=kubeflow.beam_cpu,
+            resource_memory_request=kubeflow.beam_memory,
+        )
+    )
 
 
 def _cores(quantity: str) -> float:

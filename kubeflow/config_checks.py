@@ -65,14 +65,21 @@ def kubeflow_problems(kubeflow: KubeflowConfig) -> list[str]:
         problems.append(
             f"--image {kubeflow.image!r} must be an image reference, e.g. REPO/NAME:TAG"
         )
-    if not _CPU_QUANTITY.match(kubeflow.trainer_cpu):
-        problems.append(f"--trainer-cpu {kubeflow.trainer_cpu!r}: write cores, e.g. '8' or '500m'")
-    if not _MEMORY_QUANTITY.match(kubeflow.trainer_memory):
-        problems.append(
-            f"--trainer-memory {kubeflow.trainer_memory!r}: write a quantity, e.g. '32G' or '16Gi'"
-        )
-    if kubeflow.trainer_gpus < 0:
-        problems.append(f"--trainer-gpus {kubeflow.trainer_gpus} must be 0 or more")
+    for flag, value in (("trainer-cpu", kubeflow.trainer_cpu), ("beam-cpu", kubeflow.beam_cpu)):
+        if not _CPU_QUANTITY.match(value):
+            problems.append(f"--{flag} {value!r}: write cores, e.g. '8' or '500m'")
+    for flag, value in (
+        ("trainer-memory", kubeflow.trainer_memory),
+        ("beam-memory", kubeflow.beam_memory),
+    ):
+        if not _MEMORY_QUANTITY.match(value):
+            problems.append(f"--{flag} {value!r}: write a quantity, e.g. '32G' or '16Gi'")
+    for flag, count in (
+        ("trainer-gpus", kubeflow.trainer_gpus),
+        ("trainer-retries", kubeflow.trainer_retries),
+    ):
+        if count < 0:
+            problems.append(f"--{flag} {count} must be 0 or more")
     if not _LABEL_KEY.match(kubeflow.trainer_accelerator):
         problems.append(
             f"--trainer-accelerator {kubeflow.trainer_accelerator!r} must be a resource name, "

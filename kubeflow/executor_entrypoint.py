@@ -15,6 +15,9 @@ This entrypoint takes the same arguments, and before handing over to TFX:
 
 It also tells TFX which class writes the KFP-native `system.HTML` artifact of the
 RunReport component: TFX otherwise reads a custom type's title as its import path.
+
+After TFX's executor, it removes the GCS directory markers from the outputs
+(kubeflow/gcs_markers.py), which would break the next task's input download.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from tfx.orchestration.kubeflow.v2 import compiler_utils
 from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
 from tfx.types import artifact_utils
 
+from kubeflow.gcs_markers import remove_directory_markers
 from pipeline.report.component import HtmlReport
 
 SPLIT_NAMES = "split_names"
@@ -86,6 +90,11 @@ def main(parsed_argv: tuple[argparse.Namespace, list[str]]) -> None:
         logging.warning("repaired input artifact %s", repair)
     args.json_serialized_invocation_args = json_format.MessageToJson(executor_input)
     kubeflow_v2_run_executor.main((args, beam_args))
+    remove_directory_markers(
+        artifact.uri
+        for artifact_list in executor_input.outputs.artifacts.values()
+        for artifact in artifact_list.artifacts
+    )
 
 
 def _title(artifact_type: pipeline_spec_pb2.ArtifactTypeSchema) -> str:

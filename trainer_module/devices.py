@@ -7,11 +7,15 @@ same run_fn uses every GPU of a multi-GPU machine and still runs on a laptop CPU
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import tensorflow as tf
 import tf_keras as keras
+
+# Set by the compiled Kubeflow Trainer task to the GPUs its pod requests (kubeflow/compile.py).
+REQUIRED_GPUS_ENV = "TRAINER_REQUIRED_GPUS"
 
 # The config's `mixed_precision` value -> the Keras policy the layers compute in.
 _POLICIES = {"none": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
@@ -41,6 +45,35 @@ def plan_strategy(gpu_names: list[str], batch_size_per_replica: int) -> Strategy
 def visible_gpu_names() -> list[str]:
     """Logical GPU device names, e.g. ['/device:GPU:0', '/device:GPU:1']."""
     return [device.name for device in tf.config.list_logical_devices("GPU")]
+
+
+class MissingGpuError(RuntimeError):
+    """GPUs were requested for the Trainer but TensorFlow cannot use them."""
+
+
+def check_required_gpus(visible: list[str], environ: dict[str, str] | None = None) -> None:
+    """Fails fast when the pod was given GPUs that TensorFlow does not see.
+
+    A CUDA or cuDNN version the driver cannot load makes TensorFlow fall back to the
+    CPU without an error, and a full-size training then runs for days on CPU. The
+    message shows what TensorFlow does see and which CUDA/cuDNN it was built for,
+    which is what tells a driver mismatch from a missing device plugin.
+    """
+    environ = os.environ if environ is None else environ
+    required = int(environ.get(REQUIRED_GPUS_ENV) or 0)
+    if required <= len(visible):
+        return
+    build = tf.sysconfig.get_build_info()
+    seen = [f"{d.device_type} {d.name}" for d in tf.config.list_physical_devices()]
+    raise MissingGpuError(
+        f"{required} GPU(s) requested ({REQUIRED_GPUS_ENV}={required}) but TensorFlow sees "
+        f"{len(visible)}: devices {', '.join(seen) or 'none'}; TensorFlow "
+        f"{tf.__version__} built with CUDA {build.get('cuda_version', 'none')}, cuDNN "
+        f"{build.get('cudnn_version', 'none')} (is_cuda_build={build.get('is_cuda_build')}). "
+        "Check `nvidia-smi` in the pod, that the node's driver supports that CUDA version, "
+        "and that the image has TensorFlow's GPU libraries (tensorflow[and-cuda]); or "
+        "compile with --trainer-gpus 0 to train on CPU on purpose."
+    )
 
 
 def make_strategy(plan: StrategyPlan) -> tf.distribute.Strategy:

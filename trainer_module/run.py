@@ -31,12 +31,14 @@ def run_fn(fn_args: FnArgs) -> None:
     Raises:
         WeightsUnavailableError: the configured pretrained weights are not on this machine.
         FileNotFoundError: no transformed examples match a split's file patterns.
+        MissingGpuError: the task was given GPUs (TRAINER_REQUIRED_GPUS) TensorFlow cannot see.
     """
     config = TrainingConfig(**fn_args.custom_config["training"])
     image_size = int(fn_args.custom_config["image_size"])
     keras.utils.set_random_seed(config.seed)
     transform_output = tft.TFTransformOutput(fn_args.transform_output)
 
+    devices.check_required_gpus(devices.visible_gpu_names())
     plan = devices.plan_strategy(devices.visible_gpu_names(), config.batch_size)
     strategy = devices.make_strategy(plan)
     _log_setup(plan, config)

@@ -26,7 +26,7 @@ from tfx.utils import io_utils
 from core import artifact_properties as properties
 from core.config import MLMD_GRPC_PORT
 from core.metadata import models
-from core.metadata.store import Target, connect, int_property
+from core.metadata.store import Target, connect
 
 PIPELINE_NAME = "pipeline_name"
 MLMD_HOST = "mlmd_host"
@@ -74,7 +74,9 @@ class EvaluatorExecutor(evaluator_executor.Executor):
         baselines = [
             b
             for b in input_dict.get(BASELINE_MODEL, [])
-            # KFP re-records the int as a double: read it the way every MLMD property is read.
-            if int_property(b.mlmd_artifact, properties.BASELINE_FOUND) == 1
+            # Inside a KFP task the value arrives as artifact metadata, which TFX's v2
+            # entrypoint stores as a JSON struct ({"__value__": 1.0}); TFX's own getter
+            # reads that, an int and a double alike (the replay test caught the difference).
+            if b.get_int_custom_property(properties.BASELINE_FOUND) == 1
         ]
         super().Do({**input_dict, BASELINE_MODEL: baselines}, output_dict, exec_properties)

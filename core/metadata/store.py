@@ -19,6 +19,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from google.protobuf import json_format
 from ml_metadata import errors
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as mlmd
@@ -35,6 +36,7 @@ PIPELINE_CONTEXT_TYPES = ("pipeline", "system.Pipeline")
 RUN_CONTEXT_TYPES = ("pipeline_run", "system.PipelineRun")
 NODE_CONTEXT_TYPE = "node"  # TFX only, named "<pipeline name>.<node id>"
 KFP_TASK_NAME = "task_name"  # KFP's launcher names the task on its execution instead
+KFP_INPUTS = "inputs"  # KFP's driver records a task's parameters as one struct
 
 _GRPC_TIMEOUT_SECONDS = 10
 _INPUT_EVENTS = (mlmd.Event.INPUT, mlmd.Event.DECLARED_INPUT)
@@ -181,7 +183,9 @@ def string_property(item: WithProperties, name: str) -> str | None:
 def execution_parameters(execution: mlmd.Execution) -> dict[str, object]:
     """An execution's parameters, JSON ones decoded (TFX stores protos and dicts as JSON).
 
-    TFX records a component's parameters as (custom) properties of its execution.
+    TFX records a component's parameters as (custom) properties of its execution;
+    the KFP v2 driver records them all in one struct custom property, `inputs`
+    (kubeflow/pipelines backend/src/v2/metadata/client.go, CreateExecution).
 
     Args:
         execution: the MLMD execution of a component.
@@ -190,15 +194,25 @@ def execution_parameters(execution: mlmd.Execution) -> dict[str, object]:
         {name: value}; values that are JSON text are decoded.
     """
     result: dict[str, object] = {}
+    kfp_inputs = execution.custom_properties.get(KFP_INPUTS)
+    if kfp_inputs is not None and kfp_inputs.HasField("struct_value"):
+        for name, value in json_format.MessageToDict(kfp_inputs.struct_value).items():
+            result[name] = _decoded(value)
     for name in [*execution.properties, *execution.custom_properties]:
+        if name == KFP_INPUTS and name in result:
+            continue
         value = property_value(execution, name)
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                pass
-        result[name] = value
+        result[name] = _decoded(value)
     return result
+
+
+def _decoded(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            pass
+    return value
 
 
 def execution_state(execution: mlmd.Execution) -> str:

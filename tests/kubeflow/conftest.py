@@ -27,6 +27,9 @@ CLUSTER_FLAGS = (
     "--trainer-accelerator", "nvidia.com/gpu",
     "--gpu-node-selector", "cloud.google.com/gke-accelerator=nvidia-tesla-t4",
     "--gpu-tolerations", "nvidia.com/gpu=present:NoSchedule,dedicated:NoExecute",
+    "--trainer-retries", "3",
+    "--beam-cpu", "3",
+    "--beam-memory", "12Gi",
     "--beam-runner", "DataflowRunner",
     "--beam-options", "--project=proj --region=europe-west4 --temp_location=gs://bucket/tmp",
 )  # fmt: skip

@@ -8,11 +8,12 @@ context manager.
 
 from __future__ import annotations
 
+import email
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.kubeflow.loopback_server import LoopbackServer, QuietHandler
 
 API = "/apis/v2beta1"
 MAX_REQUESTS = 50
@@ -29,11 +30,12 @@ class Request:
 
 
 @dataclass
-class KfpApiStub:
+class KfpApiStub(LoopbackServer):
     """Answers like an empty KFP backend; `reject_auth` answers 401 except on /healthz."""
 
     reject_auth: bool = False
     experiments: list[dict] = field(default_factory=list)
+    pipelines: list[dict] = field(default_factory=list)
     recurring_runs: list[dict] = field(default_factory=list)
     runs: list[dict] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
@@ -41,9 +43,7 @@ class KfpApiStub:
     def __enter__(self) -> KfpApiStub:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            timeout = 10
-
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802 - http.server's naming
                 self._answer()
 
@@ -53,13 +53,15 @@ class KfpApiStub:
             def do_DELETE(self):  # noqa: N802
                 self._answer()
 
-            def log_message(self, *args):
-                pass
-
             def _answer(self):
                 url = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length)) if length else None
+                raw = self.rfile.read(length) if length else b""
+                content_type = self.headers.get("Content-Type", "")
+                if content_type.startswith("multipart/form-data"):
+                    body = _uploaded_files(content_type, raw)
+                else:
+                    body = json.loads(raw) if raw else None
                 request = Request(
                     self.command,
                     url.path,
@@ -72,27 +74,10 @@ class KfpApiStub:
                 else:
                     stub.requests.append(request)
                     status, payload = stub.respond(request)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_json(status, payload)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self.serve(Handler)
         return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def calls(self) -> list[tuple[str, str]]:
         return [(r.method, r.path) for r in self.requests]
@@ -108,6 +93,18 @@ class KfpApiStub:
         if (method, path) == ("POST", f"{API}/experiments"):
             self.experiments.append(EXPERIMENT)
             return 200, EXPERIMENT
+        if (method, path) == ("GET", f"{API}/pipelines"):
+            return 200, {"pipelines": self.pipelines, "total_size": len(self.pipelines)}
+        if (method, path) == ("POST", f"{API}/pipelines/upload"):
+            pipeline = {"pipeline_id": "p-1", "display_name": request.query["name"][0]}
+            self.pipelines.append(pipeline)
+            return 200, pipeline
+        if (method, path) == ("POST", f"{API}/pipelines/upload_version"):
+            return 200, {
+                "pipeline_id": request.query["pipelineid"][0],
+                "pipeline_version_id": "pv-1",
+                "display_name": request.query["name"][0],
+            }
         if (method, path) == ("POST", f"{API}/runs"):
             return 200, {"run_id": "run-1", **request.body, "state": "PENDING"}
         if (method, path) == ("GET", f"{API}/runs"):
@@ -119,3 +116,12 @@ class KfpApiStub:
         if method == "DELETE" and path.startswith(f"{API}/recurringruns/"):
             return 200, {}
         return 404, {"error": f"no route {method} {path}"}
+
+
+def _uploaded_files(content_type: str, raw: bytes) -> dict[str, str]:
+    """A multipart/form-data body (kfp's uploads) as {field name: file text}."""
+    message = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    return {
+        part.get_param("name", header="content-disposition"): part.get_payload(decode=True).decode()
+        for part in message.get_payload()
+    }

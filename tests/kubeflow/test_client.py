@@ -8,6 +8,7 @@ error for a missing host, an unreachable host and rejected credentials.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 
@@ -41,62 +42,128 @@ def api():
         yield stub
 
 
-def _compiled_documents(compiled) -> dict:
-    pipeline_spec, platform_spec = yaml.safe_load_all(compiled.text)
-    return {"pipeline_spec": pipeline_spec, "platform_spec": platform_spec}
+UPLOAD_CALLS = [
+    ("GET", f"{API}/pipelines"),
+    ("POST", f"{API}/pipelines/upload"),
+    ("POST", f"{API}/pipelines/upload_version"),
+]
 
 
-def test_submit_creates_the_experiment_and_one_run(api, compiled, capsys):
+def test_submit_uploads_a_pipeline_version_and_runs_it(api, compiled, capsys):
     code = main(["submit", *CLUSTER_FLAGS, "--kfp-host", api.url, "--run-name", "nightly-1"])
 
     assert code == 0, capsys.readouterr().err
     assert api.calls() == [
         ("GET", f"{API}/healthz"),
+        *UPLOAD_CALLS,
         ("GET", f"{API}/experiments"),
         ("POST", f"{API}/experiments"),
         ("POST", f"{API}/runs"),
     ]
-    lookup, create_experiment, create_run = api.requests[1:]
+    lookup_pipeline, upload, upload_version, lookup, create_experiment, create_run = api.requests[
+        1:
+    ]
+    # kfp's get_pipeline_id writes the operation as its enum number.
+    predicate = json.loads(lookup_pipeline.query["filter"][0])["predicates"][0]
+    assert predicate["stringValue"] == "image-transfer-learning"
+    assert upload.query["name"] == ["image-transfer-learning"]
+    assert upload_version.query["pipelineid"] == ["p-1"]
+    version_name = upload_version.query["name"][0]
+    assert version_name.startswith("image-transfer-learning-")
+    # The version is this very compilation (named by its digest) ...
+    sent = upload_version.body["uploadfile"]
+    assert version_name.endswith(hashlib.sha256(sent.encode()).hexdigest()[:12])
+    assert list(yaml.safe_load_all(sent)) == list(yaml.safe_load_all(compiled.text))
+    assert TOKEN not in sent
+    # ... and the run references it instead of carrying a spec of its own.
     assert json.loads(lookup.query["filter"][0])["predicates"][0]["stringValue"] == (
         "image-transfer-learning"
     )
     assert create_experiment.body == {"display_name": "image-transfer-learning", "namespace": ""}
-    sent_spec = create_run.body.pop("pipeline_spec")
     assert create_run.body == {
         "experiment_id": "exp-1",
         "display_name": "nightly-1",
+        "pipeline_version_reference": {"pipeline_id": "p-1", "pipeline_version_id": "pv-1"},
         "runtime_config": {"parameters": {}, "pipeline_root": PIPELINE_ROOT},
     }
-    assert sent_spec == _compiled_documents(compiled)
     assert all(r.authorization == f"Bearer {TOKEN}" for r in api.requests)
     out = capsys.readouterr()
-    assert "run: run-1" in out.out
+    assert "run: run-1" in out.out and f"pipeline version: {version_name} (pv-1)" in out.out
     assert TOKEN not in out.out + out.err
-    assert TOKEN not in json.dumps(sent_spec)
 
 
-def test_schedule_creates_a_recurring_run_on_the_cron_without_catch_up(api, capsys):
+def test_an_existing_pipeline_gets_a_new_version_only(api, capsys):
+    api.pipelines.append({"pipeline_id": "p-9", "display_name": "image-transfer-learning"})
+
+    assert main(["submit", *CLUSTER_FLAGS, "--kfp-host", api.url]) == 0, capsys.readouterr().err
+
+    assert ("POST", f"{API}/pipelines/upload") not in api.calls()
+    (upload_version,) = [r for r in api.requests if r.path.endswith("upload_version")]
+    assert upload_version.query["pipelineid"] == ["p-9"]
+
+
+def test_no_cache_uploads_a_version_with_caching_off_for_every_task(api, capsys):
+    assert main(["submit", *CLUSTER_FLAGS, "--kfp-host", api.url, "--no-cache"]) == 0
+
+    (upload_version,) = [r for r in api.requests if r.path.endswith("upload_version")]
+    spec = next(yaml.safe_load_all(upload_version.body["uploadfile"]))
+    tasks = spec["root"]["dag"]["tasks"]
+    assert not [n for n, task in tasks.items() if task.get("cachingOptions", {}).get("enableCache")]
+
+
+def test_schedule_creates_a_recurring_run_of_the_uploaded_version_without_catch_up(api, capsys):
     code = main(["schedule", *CLUSTER_FLAGS, "--kfp-host", api.url, "--cron", "0 30 2 * * MON-FRI"])
 
     assert code == 0, capsys.readouterr().err
     assert api.calls() == [
         ("GET", f"{API}/healthz"),
+        ("GET", f"{API}/experiments"),  # no experiment yet: no recurring run to clash with
+        *UPLOAD_CALLS,
         ("GET", f"{API}/experiments"),
         ("POST", f"{API}/experiments"),
         ("POST", f"{API}/recurringruns"),
     ]
-    body = api.requests[-1].body
-    assert set(body.pop("pipeline_spec")) == {"pipeline_spec", "platform_spec"}
-    assert body == {
+    assert api.requests[-1].body == {
         "experiment_id": "exp-1",
         "display_name": "image-transfer-learning-schedule",
         "mode": "ENABLE",
         "trigger": {"cron_schedule": {"cron": "0 30 2 * * MON-FRI"}},
         "max_concurrency": 1,
         "no_catchup": True,
+        "pipeline_version_reference": {"pipeline_id": "p-1", "pipeline_version_id": "pv-1"},
         "runtime_config": {"parameters": {}, "pipeline_root": PIPELINE_ROOT},
     }
     assert "recurring run: rr-1" in capsys.readouterr().out
+
+
+def test_schedule_twice_is_refused_naming_the_recurring_run_and_changes_nothing(api, capsys):
+    api.experiments.append(EXPERIMENT)
+    api.recurring_runs.append(
+        {"recurring_run_id": "rr-7", "display_name": "image-transfer-learning-schedule"}
+    )
+
+    assert main(["schedule", *CLUSTER_FLAGS, "--kfp-host", api.url]) == 1
+
+    error = capsys.readouterr().err
+    assert "'image-transfer-learning-schedule' already exists (rr-7)" in error
+    assert "--replace" in error and "unschedule" in error
+    assert [m for m, _ in api.calls()] == ["GET", "GET", "GET"]  # nothing uploaded or created
+
+
+def test_schedule_replace_deletes_the_old_recurring_run_and_creates_one(api, capsys):
+    api.experiments.append(EXPERIMENT)
+    api.recurring_runs.append(
+        {"recurring_run_id": "rr-7", "display_name": "image-transfer-learning-schedule"}
+    )
+
+    assert main(["schedule", *CLUSTER_FLAGS, "--kfp-host", api.url, "--replace"]) == 0
+
+    calls = api.calls()
+    assert calls.count(("POST", f"{API}/recurringruns")) == 1
+    delete = calls.index(("DELETE", f"{API}/recurringruns/rr-7"))
+    assert delete < calls.index(("POST", f"{API}/recurringruns"))
+    out = capsys.readouterr().out
+    assert "replaced recurring run(s): rr-7" in out and "recurring run: rr-1" in out
 
 
 def test_unschedule_deletes_the_recurring_run_of_this_pipeline(api, capsys):
@@ -194,11 +261,14 @@ def test_multi_user_namespace_and_host_from_the_environment(api, monkeypatch, ca
 
     assert api.calls() == [
         ("GET", f"{API}/experiments"),
+        *UPLOAD_CALLS,
+        ("GET", f"{API}/experiments"),
         ("POST", f"{API}/experiments"),
         ("POST", f"{API}/recurringruns"),
     ]
-    lookup, create_experiment, _ = api.requests
+    lookup, _, upload, _, _, create_experiment, _ = api.requests
     assert lookup.query["namespace"] == ["team-a"]
+    assert upload.query["namespace"] == ["team-a"]
     assert create_experiment.body == {
         "display_name": "image-transfer-learning",
         "namespace": "team-a",

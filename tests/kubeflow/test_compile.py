@@ -90,11 +90,45 @@ def test_the_baseline_is_looked_up_in_the_configured_cluster_mlmd(compiled):
     assert "mlmd.kubeflow.svc" in compiled.text and "9090" in compiled.text
 
 
-def test_no_other_task_requests_a_gpu_or_resources(compiled):
+BEAM_TASKS = ("TfdsExampleGen", "StatisticsGen", "Transform", "Evaluator")
+
+
+def test_no_other_task_requests_a_gpu_and_only_beam_tasks_request_resources(compiled):
     for task in set(compiled.pipeline_spec.root.dag.tasks) - {"Trainer"}:
         container = compiled.container(task)
-        assert not container.HasField("resources"), task
         assert "gpu" not in str(container).lower(), task
+        if not task.startswith(BEAM_TASKS):
+            assert not container.HasField("resources"), task
+
+
+def test_beam_tasks_request_the_configured_cpu_and_memory_without_limits(compiled):
+    for prefix in BEAM_TASKS:
+        resources = compiled.container(compiled.task(prefix)).resources
+        assert (resources.resource_cpu_request, resources.cpu_request) == ("3", 3.0), prefix
+        assert resources.resource_memory_request == "12Gi", prefix
+        assert resources.memory_request == pytest.approx(12 * 2**30 / 1e9), prefix
+        assert not (resources.cpu_limit or resources.resource_memory_limit), prefix
+
+
+def test_tasks_that_look_at_the_world_are_never_served_from_cache(compiled):
+    """KFP's cache key cannot see new data or a new blessed model (kubeflow/README.md)."""
+    tasks = compiled.pipeline_spec.root.dag.tasks
+    uncached = {name for name, task in tasks.items() if not task.caching_options.enable_cache}
+    assert uncached == {"TfdsExampleGen", "LatestBlessedModel"}
+
+
+def test_only_the_trainer_is_retried_with_backoff(compiled):
+    tasks = compiled.pipeline_spec.root.dag.tasks
+    retry = tasks["Trainer"].retry_policy
+    assert retry.max_retry_count == 3
+    assert (retry.backoff_duration.seconds, retry.backoff_factor) == (60, 2.0)
+    assert retry.backoff_max_duration.seconds == 600
+    assert [n for n, t in tasks.items() if t.HasField("retry_policy")] == ["Trainer"]
+
+
+def test_the_trainer_is_told_how_many_gpus_it_must_see(compiled):
+    env = {e.name: e.value for e in compiled.container("Trainer").env}
+    assert env == {"TRAINER_REQUIRED_GPUS": "2"}
 
 
 def test_beam_components_get_the_distributed_runner_and_the_setup_file(compiled):

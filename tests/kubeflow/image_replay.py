@@ -1,0 +1,58 @@
+"""`make image-test`, last step: replays the first tasks of the compiled pipeline inside the image.
+
+Usage: python -m tests.kubeflow.image_replay IMAGE WORKDIR
+
+The same replay as tests/kubeflow/test_kfp_replay.py (KFP's driver, launcher and cache
+ported from the Go backend, a real MLMD store over gRPC), except that each task's
+command runs in `docker run IMAGE` on the host network, with WORKDIR mounted at the
+same path: TfdsExampleGen (TFDS + Beam), LatestBlessedModel (MLMD over gRPC) and
+StatisticsGen (an upstream input as KFP hands it over, repaired by our entrypoint).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from core.config import PipelineConfig
+from core.metadata import store
+from kubeflow.compile import write_pipeline_yaml
+from pipeline.sample_data import generate_sample_dataset
+from tests.kubeflow.kfp_replay import KfpReplay
+from tests.pipeline.mlmd_grpc_server import serve_sqlite
+
+TASKS = ("TfdsExampleGen", "LatestBlessedModel", "StatisticsGen")
+
+
+def main(image: str, workdir: str) -> int:
+    root = Path(workdir).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    data_dir = root / "tfds"
+    if not data_dir.exists():
+        generate_sample_dataset(str(data_dir), num_examples=60, seed=0)
+    server, port = serve_sqlite(str(root / "mlmd.sqlite"))
+    try:
+        config = PipelineConfig.for_profile(
+            "sample",
+            output_dir=str(root / "bucket"),
+            data_dir=str(data_dir),
+            serving_dir=str(root / "serving"),
+            serving_pvc="replay-models",
+            kfp_mlmd_host="localhost",
+            kfp_mlmd_port=port,
+            trainer_gpus=0,
+            image=image,
+        )
+        package = write_pipeline_yaml(config, str(root / "pipeline.yaml"))
+        replay = KfpReplay(package, port, root / "replay", image=image, mounts=(str(root),))
+        result = replay.run("image-test", only=TASKS)
+    finally:
+        server.stop(None)
+    statistics = result.tasks["StatisticsGen"].outputs["statistics"]
+    splits = store.string_property(statistics, "split_names")
+    print(f"replayed {', '.join(result.executed())} in {image}; statistics of splits {splits}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
