@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 # Specific TFX modules rather than `tfx.v1`, which also imports TFX's Google Cloud
 # extensions: ~10 s more start-up for every `run` and `compile`.
@@ -28,6 +29,8 @@ from pipeline.evaluation import make_eval_config
 
 PREPROCESSING_FN = "trainer_module.preprocessing.preprocessing_fn"
 RUN_FN = "trainer_module.run.run_fn"
+# Under the pipeline root, so a rerun or a retried Kubeflow pod finds the backup.
+TRAINER_RESUME_DIR = os.path.join("Trainer", ".resume")
 
 
 def create_pipeline(
@@ -105,6 +108,8 @@ def create_pipeline(
             "image_size": data.image_size,
             "training": dataclasses.asdict(config.training),
             "profile": config.profile,  # recorded in MLMD for `models list`
+            # Backups of unfinished trainings (trainer_module.resume): a rerun resumes them.
+            "resume_root": os.path.join(config.pipeline_root, TRAINER_RESUME_DIR),
         },
     )
     components = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer]
