@@ -128,6 +128,8 @@ class KubeflowConfig:
     trainer_memory: str = "32G"  # Kubernetes quantity: "32G", "16Gi"
     trainer_gpus: int = 1  # 0 runs the Trainer on CPU nodes
     trainer_accelerator: str = "nvidia.com/gpu"  # the extended resource the device plugin offers
+    # Retries of a Trainer pod that dies (a preempted node): each resumes at its last epoch.
+    trainer_retries: int = 3
     # Where GPU Trainers go: "label=value,..." and taints "key[=value]:Effect,...".
     gpu_node_selector: str = "nvidia.com/gpu.present=true"
     gpu_tolerations: str = "nvidia.com/gpu:NoSchedule"

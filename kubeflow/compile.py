@@ -101,6 +101,22 @@ def trainer_placement(kubeflow: KubeflowConfig) -> dict:
     return placement
 
 
+def trainer_retry_policy(kubeflow: KubeflowConfig) -> dict:
+    """KFP's retryPolicy for the Trainer task: a preempted GPU node costs one epoch, not the run.
+
+    A retried pod runs the same Trainer with the same inputs, so it finds the backup
+    of its last finished epoch under the pipeline root (`trainer_module.resume`) and
+    continues there. The first retry waits 30 s (time for the node pool to replace the
+    node), then 60 s, 120 s..., at most an hour in all (KFP's limit).
+    """
+    return {
+        "maxRetryCount": kubeflow.trainer_retries,
+        "backoffDuration": "30s",
+        "backoffFactor": 2.0,
+        "backoffMaxDuration": "3600s",
+    }
+
+
 def serving_volume(config: PipelineConfig) -> dict:
     """The Pusher's mount of the serving volume, in kfp-kubernetes' KubernetesExecutorConfig."""
     return {
@@ -166,6 +182,9 @@ def compile_pipeline(config: PipelineConfig, output_path: str) -> str:
     )
     pipeline_spec = runner.run(pipeline, write_out=False)["pipelineSpec"]
     pipeline_spec["defaultPipelineRoot"] = config.pipeline_root
+    if config.kubeflow.trainer_retries:
+        trainer_task = pipeline_spec["root"]["dag"]["tasks"][TRAINER_ID]
+        trainer_task["retryPolicy"] = trainer_retry_policy(config.kubeflow)
     documents = [pipeline_spec]
     executor_configs = {
         pipeline_spec["components"][node_id]["executorLabel"]: platform_config

@@ -73,6 +73,8 @@ def kubeflow_problems(kubeflow: KubeflowConfig) -> list[str]:
         )
     if kubeflow.trainer_gpus < 0:
         problems.append(f"--trainer-gpus {kubeflow.trainer_gpus} must be 0 or more")
+    if kubeflow.trainer_retries < 0:
+        problems.append(f"--trainer-retries {kubeflow.trainer_retries} must be 0 or more")
     if not _LABEL_KEY.match(kubeflow.trainer_accelerator):
         problems.append(
             f"--trainer-accelerator {kubeflow.trainer_accelerator!r} must be a resource name, "

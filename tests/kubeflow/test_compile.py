@@ -77,6 +77,14 @@ def test_the_trainer_is_placed_on_the_gpu_node_pool(compiled):
     }
 
 
+def test_only_the_trainer_is_retried_after_a_preemption(compiled):
+    tasks = compiled.pipeline_spec.root.dag.tasks
+    policy = tasks["Trainer"].retry_policy
+    assert policy.max_retry_count == 3 and policy.backoff_duration.seconds == 30
+    assert policy.backoff_max_duration.seconds == 3600
+    assert [name for name, task in tasks.items() if task.HasField("retry_policy")] == ["Trainer"]
+
+
 def test_only_the_pusher_mounts_the_serving_volume_where_it_publishes(compiled):
     pusher = compiled.executor_label(compiled.task("Pusher"))
     assert compiled.kubernetes_executors[pusher] == {
