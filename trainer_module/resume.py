@@ -129,9 +129,14 @@ class Backup:
         self._restore_from = None
 
     def save(self, optimizer: keras.optimizers.Optimizer) -> None:
+        """One checkpoint holding everything: a kill mid-save leaves the previous one whole."""
+        self.state["saves"] = self.state.get("saves", 0) + 1
         state = tf.Variable(json.dumps(self.state))
         checkpoint = tf.train.Checkpoint(model=self._model, optimizer=optimizer, **{_STATE: state})
-        tf.train.CheckpointManager(checkpoint, self.directory, max_to_keep=1).save()
+        manager = tf.train.CheckpointManager(checkpoint, self.directory, max_to_keep=1)
+        # Numbered by the saves of the whole training: a new Checkpoint counts from 1
+        # again, and the manager would then delete the file it just wrote.
+        manager.save(checkpoint_number=self.state["saves"])
 
     def remove(self) -> None:
         if tf.io.gfile.exists(self.directory):
