@@ -229,5 +229,6 @@ def test_the_backup_key_follows_inputs_config_and_code(transformed, tmp_path):
     base = fn_args(transformed, tmp_path, 1)
     assert key(base) == key(fn_args(transformed, tmp_path, 2))  # another execution id
     assert key(base) != key(fn_args(transformed, tmp_path, 1, seed=7))
-    moved = dataclasses.replace(base, train_files=["/elsewhere/*"])
+    moved = fn_args(transformed, tmp_path, 1)
+    moved.train_files = ["/elsewhere/*"]
     assert key(base) != key(moved)
