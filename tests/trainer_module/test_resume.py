@@ -232,3 +232,59 @@ def test_the_backup_key_follows_inputs_config_and_code(transformed, tmp_path):
     moved = fn_args(transformed, tmp_path, 1)
     moved.train_files = ["/elsewhere/*"]
     assert key(base) != key(moved)
+
+
+RUN_FN_SCRIPT = """
+import json, logging, sys
+from tfx.components.trainer.fn_args_utils import FnArgs
+from trainer_module import run
+progress = logging.getLogger(run.PROGRESS_LOGGER)
+progress.setLevel(logging.INFO)
+progress.addHandler(logging.StreamHandler(sys.stdout))
+with open(sys.argv[1]) as f:
+    run.run_fn(FnArgs(**json.load(f)))
+"""
+
+
+def test_sigkill_after_epoch_2_then_the_same_command_resumes_at_epoch_3(transformed, tmp_path):
+    """A real SIGKILL of a process running run_fn, right after the backup of epoch 2."""
+    import subprocess
+    import sys
+    import time
+
+    import attr
+
+    from tests.conftest import REPO_ROOT
+
+    args = fn_args(transformed, tmp_path, 1, head_epochs=4, fine_tune_epochs=1)
+    args_file = tmp_path / "fn_args.json"
+    args_file.write_text(json.dumps(attr.asdict(args)))
+    command = [sys.executable, "-c", RUN_FN_SCRIPT, str(args_file)]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    checkpoints = os.path.join(tmp_path, "Trainer", resume.RESUME_DIR_NAME, "*", "checkpoint")
+
+    def epoch_2_backed_up() -> bool:
+        return any('"ckpt-2"' in open(path).read() for path in glob.glob(checkpoints))
+
+    started = time.monotonic()
+    with open(tmp_path / "killed.out", "w") as out:
+        killed = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        while not epoch_2_backed_up():
+            assert killed.poll() is None, (tmp_path / "killed.out").read_text()[-3000:]
+            time.sleep(0.1)
+        killed.kill()  # SIGKILL: no handler, no cleanup
+        assert killed.wait() == -9
+    killed_at = time.monotonic() - started
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    print(f"killed after {killed_at:.1f} s, rerun {time.monotonic() - started - killed_at:.1f} s")
+    print(rerun.stdout)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+
+    assert "resuming at epoch 3/5 (head stage)" in rerun.stdout
+    trained = [line.split()[:3] for line in rerun.stdout.splitlines() if " loss=" in line]
+    assert trained == [["head", "epoch", "3/5"], ["head", "epoch", "4/5"],
+                       ["fine-tune", "epoch", "5/5"]]  # fmt: skip
+    got = history(args)
+    assert got["head"]["epoch"] == [1, 2, 3, 4] and got["head"]["resumed_at_epoch"] == [3]
+    assert resume_dirs(tmp_path) == []
+    assert tf.io.gfile.exists(os.path.join(args.serving_model_dir, "saved_model.pb"))
