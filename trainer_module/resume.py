@@ -77,7 +77,13 @@ class Backup:
         return dataclasses.replace(stage, initial_epoch=start)
 
     def announce(self, total_epochs: int) -> None:
-        if self.resuming:
+        if not self.resuming:
+            return
+        if self.state["epochs_done"] >= total_epochs and self.state["complete"]:
+            logging.getLogger(PROGRESS_LOGGER).info(
+                "the backup in %s holds all %d epochs: exporting", self.directory, total_epochs
+            )
+        else:
             logging.getLogger(PROGRESS_LOGGER).info(
                 "resuming at epoch %d/%d (%s stage) from the backup in %s",
                 self.state["epochs_done"] + 1,
@@ -117,12 +123,18 @@ class Backup:
     def callback(self, stage: Stage) -> keras.callbacks.Callback:
         return _BackupCallback(self, stage)
 
-    def restore(self, optimizer: keras.optimizers.Optimizer, stage: Stage) -> None:
-        """Puts the saved weights back; the optimizer too if the backup is of this stage."""
+    def restore(
+        self, optimizer: keras.optimizers.Optimizer | None = None, stage: Stage | None = None
+    ) -> None:
+        """Puts the saved weights back, once; the optimizer too if the backup is of `stage`.
+
+        Called when a stage starts; without arguments after the stages, for a backup that
+        held every epoch (killed before the export), so that what is exported is trained.
+        """
         if self._restore_from is None:
             return
         objects: dict[str, Any] = {"model": self._model}
-        if self.state["stage"] == stage.name and not self.state["complete"]:
+        if stage and self.state["stage"] == stage.name and not self.state["complete"]:
             optimizer.build(self._model.trainable_variables)
             objects["optimizer"] = optimizer
         tf.train.Checkpoint(**objects).restore(self._restore_from).expect_partial()

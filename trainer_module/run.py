@@ -61,6 +61,7 @@ def run_fn(fn_args: FnArgs) -> None:
         training.train_head(transfer, head, train_data, eval_data, config, monitors.callbacks(head))
     if fine.initial_epoch < fine.epochs:
         training.fine_tune(transfer, fine, train_data, eval_data, config, monitors.callbacks(fine))
+    backup.restore()  # only if no epoch was left to train
 
     signatures = serving.make_serving_signatures(transfer.model, transform_output, image_size)
     tf.saved_model.save(transfer.model, fn_args.serving_model_dir, signatures=signatures)

@@ -187,7 +187,9 @@ def test_killed_in_fine_tune_resumes_in_fine_tune_with_its_low_learning_rate(
     restored = {}
     restore = resume.Backup.restore
 
-    def spy(self, optimizer, stage):
+    def spy(self, optimizer=None, stage=None):
+        if stage is None:
+            return
         restore(self, optimizer, stage)
         restored.update(
             stage=stage.name,
@@ -288,3 +290,33 @@ def test_sigkill_after_epoch_2_then_the_same_command_resumes_at_epoch_3(transfor
     assert got["head"]["epoch"] == [1, 2, 3, 4] and got["head"]["resumed_at_epoch"] == [3]
     assert resume_dirs(tmp_path) == []
     assert tf.io.gfile.exists(os.path.join(args.serving_model_dir, "saved_model.pb"))
+
+
+def test_killed_after_the_last_epoch_exports_the_backed_up_model_without_training(
+    transformed, tmp_path, monkeypatch, progress_lines
+):
+    first = fn_args(transformed, tmp_path, 1, head_epochs=1, fine_tune_epochs=0)
+
+    def killed(*args, **kwargs):
+        raise KilledError()
+
+    monkeypatch.setattr(tf.saved_model, "save", killed)
+    with pytest.raises(KilledError):  # killed while exporting: every epoch is backed up
+        run.run_fn(first)
+    monkeypatch.undo()
+    trained = tf.train.load_checkpoint(tf.train.latest_checkpoint(resume_dirs(tmp_path)[0]))
+    (logit_kernel,) = [  # the head's Dense(1) on 2048 pooled features
+        key
+        for key, shape in trained.get_variable_to_shape_map().items()
+        if key.startswith("model/") and shape == [2048, 1]
+    ]
+    kernel = trained.get_tensor(logit_kernel)
+    progress_lines.truncate(0)
+    progress_lines.seek(0)
+
+    args = fn_args(transformed, tmp_path, 2, head_epochs=1, fine_tune_epochs=0)
+    run.run_fn(args)
+    assert "holds all 1 epochs: exporting" in progress_lines.getvalue()
+    assert " loss=" not in progress_lines.getvalue()  # nothing trained again
+    exported = tf.saved_model.load(args.serving_model_dir)
+    assert any(np.array_equal(v.numpy(), kernel) for v in exported.variables)
