@@ -23,32 +23,19 @@ from typing import Any
 import tensorflow as tf
 import tf_keras as keras
 
+from core.code_fingerprint import code_fingerprint
 from trainer_module.progress import PROGRESS_LOGGER
 from trainer_module.training import Stage
 
 # Under the pipeline root's Trainer directory: <pipeline_root>/Trainer/.resume/<key>/
 RESUME_DIR_NAME = ".resume"
 _STATE = "state"
-_PACKAGES = ("core", "trainer_module")  # the code a training depends on
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def code_fingerprint(packages: tuple[str, ...] = _PACKAGES) -> str:
-    """A hash of the Python sources that decide how the model trains."""
-    digest = hashlib.sha256()
-    for package in packages:
-        for folder, _, names in sorted(os.walk(os.path.join(_ROOT, package))):
-            for name in sorted(n for n in names if n.endswith(".py")):
-                path = os.path.join(folder, name)
-                digest.update(os.path.relpath(path, _ROOT).encode())
-                with open(path, "rb") as f:
-                    digest.update(f.read())
-    return digest.hexdigest()[:16]
 
 
 def backup_dir(root: str, identity: Mapping[str, Any]) -> str:
     """`root`/<hash of identity and code>: the same training gets the same directory."""
-    payload = json.dumps({**identity, "code": code_fingerprint()}, sort_keys=True, default=str)
+    code = code_fingerprint("trainer_module.run")  # run_fn and every module of ours it imports
+    payload = json.dumps({**identity, "code": code}, sort_keys=True, default=str)
     return os.path.join(root, hashlib.sha256(payload.encode()).hexdigest()[:16])
 
 

@@ -1,76 +1,66 @@
-"""The terminal view: status lines in place on a terminal, periodic elsewhere, heartbeats."""
+"""The run's output capture: a log file that cannot be written (disk full) never hangs the run."""
 
 from __future__ import annotations
 
-import io
-import logging
+import os
+import subprocess
+import sys
+import textwrap
 
-from pipeline.run_logging import ProgressView
-from trainer_module.progress import PROGRESS_LOGGER, TRANSIENT
+from tests.conftest import REPO_ROOT
 
-
-class Terminal(io.StringIO):
-    def __init__(self, tty: bool):
-        super().__init__()
-        self._tty = tty
-
-    def isatty(self) -> bool:
-        return self._tty
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+# Writes 4 MB through fd 1 while the log file is /dev/full (every write: ENOSPC).
+# The pipe holds 64 KB: if the copying thread died, the writes would block forever.
+WRITE_THROUGH_A_FULL_DISK = textwrap.dedent(
+    """
+    import os, sys
+    from pipeline.run_logging import captured_output
+    with captured_output(sys.argv[1], verbose=False) as view:
+        for _ in range(64):
+            os.write(1, b"x" * 65536)
+        view.print("progress still reaches the terminal")
+    print("log error:", view.log_error.strerror)
+    """
+)
 
 
-def record(message: str, transient: bool = False, name: str = PROGRESS_LOGGER, args=()):
-    entry = logging.LogRecord(name, logging.INFO, __file__, 1, message, args, None)
-    if transient:
-        setattr(entry, TRANSIENT, True)
-    return entry
+def test_a_full_disk_under_the_log_fails_the_log_not_the_pipe(tmp_path):
+    log_path = tmp_path / "logs" / "run.log"
+    log_path.parent.mkdir()
+    os.symlink("/dev/full", log_path)
+    # The timeout bounds a hang; it is not a timing assertion.
+    result = subprocess.run(
+        [sys.executable, "-c", WRITE_THROUGH_A_FULL_DISK, str(log_path)],
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "progress still reaches the terminal" in result.stdout
+    assert "log error: No space left on device" in result.stdout
 
 
-def test_on_a_terminal_a_status_is_rewritten_in_place_and_cleared_by_the_next_line():
-    terminal = Terminal(tty=True)
+def test_the_live_view_says_cached_when_tfx_reused_a_components_outputs():
+    """The runner's and launcher's own log records, in the order LocalDagRunner emits them."""
+    import io
+    import logging
+
+    from pipeline.run_logging import ProgressView
+
+    terminal = io.StringIO()
     view = ProgressView(terminal)
-    view.emit(record("head epoch 1/5: step 10/100", transient=True))
-    view.emit(record("head epoch 1/5: step 20/100", transient=True))
-    view.emit(record("head epoch 1/5 loss=0.5"))
-    out = terminal.getvalue()
-    assert out.count("\n") == 1  # only the epoch line ends a line
-    assert out.count("\r\033[K") == 3  # each status replaced the previous one
-    assert out.rstrip("\n").endswith("head epoch 1/5 loss=0.5")
-
-
-def test_elsewhere_a_status_line_is_printed_at_most_once_per_interval():
-    terminal, clock = Terminal(tty=False), FakeClock()
-    view = ProgressView(terminal, log_interval=30.0, clock=clock)
-    for step in range(1, 13):  # one status every 5 s for 60 s
-        view.emit(record(f"step {step}/100", transient=True))
-        clock.now += 5.0
+    records = [
+        ("Component %s is running.", ("Transform",)),
+        ("A cached execution %d is used.", (7,)),
+        ("Component %s is finished.", ("Transform",)),
+        ("Component %s is running.", ("Trainer",)),
+        ("Going to run a new execution %d", (8,)),
+        ("Component %s is finished.", ("Trainer",)),
+    ]
+    for message, args in records:
+        view.handle(logging.LogRecord("absl", logging.INFO, __file__, 1, message, args, None))
     lines = terminal.getvalue().splitlines()
-    assert [line.split("]")[1].strip() for line in lines] == ["step 1/100", "step 7/100"]
-    assert "\r" not in terminal.getvalue()
-
-
-def test_a_silent_component_gets_a_heartbeat_with_its_elapsed_time():
-    terminal, clock = Terminal(tty=False), FakeClock()
-    view = ProgressView(terminal, log_interval=0.0, heartbeat_interval=10.0, clock=clock)
-    started = record("Component %s is running.", name="absl", args=("Evaluator",))
-    started.created = clock.now
-    view.emit(started)
-    clock.now += 5.0
-    view.heartbeat()  # too soon
-    clock.now += 77.0
-    view.heartbeat()
-    lines = terminal.getvalue().splitlines()
-    assert len(lines) == 2 and lines[1].endswith("Evaluator running for 1m22s")
-    finished = record("Component %s is finished.", name="absl", args=("Evaluator",))
-    finished.created = clock.now
-    view.emit(finished)
-    clock.now += 60.0
-    view.heartbeat()  # nothing runs: nothing to say
-    assert terminal.getvalue().splitlines()[-1].endswith("✔ Evaluator (82.0 s)")
+    assert lines[1].endswith("✔ Transform (cached: reused an earlier run's outputs)")
+    assert lines[3].endswith(" s)") and "✔ Trainer (" in lines[3] and "cached" not in lines[3]
+    assert view.cached == {"Transform"}

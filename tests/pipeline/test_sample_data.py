@@ -102,3 +102,17 @@ def test_generation_is_deterministic():
 def test_is_prepared_reflects_the_data_dir(sample_data_dir, tmp_path):
     assert sample_data.is_prepared(sample_data_dir)
     assert not sample_data.is_prepared(str(tmp_path))
+
+
+def test_generate_sample_prints_one_progress_line_and_no_library_output(tmp_path):
+    from tests.conftest import run_cli
+
+    result = run_cli(
+        "generate-sample", "--data-dir", str(tmp_path / "tfds"), "--sample-examples", "20",
+        cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("writing the sample dataset (20 images) to ")
+    assert line.endswith(f" done: {tmp_path / 'tfds' / 'cats_vs_dogs_sample' / '4.0.1'}")

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_transform.beam as tft_beam
+import tf_keras as keras
 from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
 from tfx.components.trainer.fn_args_utils import FnArgs
 
@@ -300,7 +301,7 @@ def test_killed_after_the_last_epoch_exports_the_backed_up_model_without_trainin
     def killed(*args, **kwargs):
         raise KilledError()
 
-    monkeypatch.setattr(tf.saved_model, "save", killed)
+    monkeypatch.setattr(keras.Model, "save", killed)
     with pytest.raises(KilledError):  # killed while exporting: every epoch is backed up
         run.run_fn(first)
     monkeypatch.undo()
