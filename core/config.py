@@ -200,6 +200,9 @@ class KubeflowConfig:
     trainer_accelerator: str = _option(
         "nvidia.com/gpu", "the extended resource the GPU device plugin offers"
     )
+    trainer_retries: int = _option(
+        3, "retries of a Trainer pod that dies (a preempted node); each resumes its training"
+    )
     gpu_node_selector: str = _option(
         "nvidia.com/gpu.present=true", "where GPU Trainers go: label=value,..."
     )
@@ -210,9 +213,6 @@ class KubeflowConfig:
     beam_cpu: str = _option("2", "CPU request of each Beam-powered step, a Kubernetes quantity")
     beam_memory: str = _option(
         "8G", "memory request of each Beam-powered step, a Kubernetes quantity"
-    )
-    trainer_retries: int = _option(
-        2, "times KFP restarts a failed Trainer pod (preempted node, lost GPU), with backoff"
     )
     beam_runner: str = _option(
         "DirectRunner", "Beam runner of the Beam-powered steps (DirectRunner, DataflowRunner, ...)"

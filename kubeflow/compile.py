@@ -52,12 +52,6 @@ PUSHER_ID = "Pusher"
 # first would reuse the first run's examples (so nothing downstream re-runs) and its
 # "no baseline yet" answer.
 UNCACHED_TASKS = ("TfdsExampleGen", "LatestBlessedModel")
-# The Trainer's retries: first after 60 s, doubling, at most 10 minutes apart.
-TRAINER_RETRY_BACKOFF = {
-    "backoffDuration": "60s",
-    "backoffFactor": 2.0,
-    "backoffMaxDuration": "600s",
-}
 ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
 
 _MEMORY_UNITS_IN_G = {
@@ -118,6 +112,22 @@ def trainer_placement(kubeflow: KubeflowConfig) -> dict:
     if tolerations:
         placement["tolerations"] = tolerations
     return placement
+
+
+def trainer_retry_policy(kubeflow: KubeflowConfig) -> dict:
+    """KFP's retryPolicy for the Trainer task: a preempted GPU node costs one epoch, not the run.
+
+    A retried pod runs the same Trainer with the same inputs, so it finds the backup
+    of its last finished epoch under the pipeline root (`trainer_module.resume`) and
+    continues there. The first retry waits 30 s (time for the node pool to replace the
+    node), then 60 s, 120 s..., at most an hour in all (KFP's limit).
+    """
+    return {
+        "maxRetryCount": kubeflow.trainer_retries,
+        "backoffDuration": "30s",
+        "backoffFactor": 2.0,
+        "backoffMaxDuration": "3600s",
+    }
 
 
 def serving_volume(config: PipelineConfig) -> dict:
@@ -234,10 +244,7 @@ def apply_task_policies(
     for task in UNCACHED_TASKS:
         tasks[task]["cachingOptions"] = {"enableCache": False}
     if kubeflow.trainer_retries:
-        tasks[TRAINER_ID]["retryPolicy"] = {
-            "maxRetryCount": kubeflow.trainer_retries,
-            **TRAINER_RETRY_BACKOFF,
-        }
+        tasks[TRAINER_ID]["retryPolicy"] = trainer_retry_policy(kubeflow)
     executors = pipeline_spec["deploymentSpec"]["executors"]
     for task in beam_tasks:
         container = executors[pipeline_spec["components"][task]["executorLabel"]]["container"]

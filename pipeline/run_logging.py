@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import sys
 import threading
@@ -25,7 +26,12 @@ from typing import IO
 
 from absl import logging as absl_logging
 
-from trainer_module.progress import PROGRESS_LOGGER
+from trainer_module.progress import (
+    PROGRESS_LOGGER,
+    STATUS_INTERVAL_SECONDS,
+    TRANSIENT,
+    format_duration,
+)
 
 _COMPONENT_RUNNING = "Component %s is running."
 _COMPONENT_FINISHED = "Component %s is finished."
@@ -34,12 +40,33 @@ _CACHED_EXECUTION_USED = "A cached execution %d is used."
 
 
 class ProgressView(logging.Handler):
-    """Turns the runner's component start/finish records and progress records into lines."""
+    """Turns the runner's component start/finish records and progress records into lines.
 
-    def __init__(self, terminal: IO[str]):
+    Status records (`TRANSIENT`) replace each other: on a terminal one line is
+    rewritten in place; elsewhere (a pipe, CI) one is printed every
+    `log_interval` seconds. A component that reports nothing for
+    `heartbeat_interval` seconds (the Evaluator's TFMA pass) gets a status line
+    with its elapsed time from `heartbeat()`.
+    """
+
+    def __init__(
+        self,
+        terminal: IO[str],
+        log_interval: float = 30.0,
+        heartbeat_interval: float = 10.0,
+        clock=time.time,
+    ):
         super().__init__(level=logging.INFO)
         self._terminal = terminal
-        self._started: dict[str, float] = {}
+        self._in_place = terminal.isatty()
+        self._log_interval = log_interval
+        self._heartbeat_interval = heartbeat_interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._status_shown = False  # a status line is on screen, without its newline
+        self._last_status = -math.inf
+        self._last_record = clock()
+        self._started_at: dict[str, float] = {}  # running components
         self._running: str | None = None
         self.seconds: dict[str, float] = {}
         self.cached: set[str] = set()
@@ -49,24 +76,53 @@ class ProgressView(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg == _COMPONENT_RUNNING:
             node_id = str(record.args[0])
-            self._started[node_id] = record.created
+            self._started_at[node_id] = record.created
             self._running = node_id
             self.print(f"▶ {node_id}")
         elif record.msg == _CACHED_EXECUTION_USED and self._running:
             self.cached.add(self._running)
         elif record.msg == _COMPONENT_FINISHED:
             node_id = str(record.args[0])
-            self.seconds[node_id] = record.created - self._started.get(node_id, record.created)
+            self.seconds[node_id] = record.created - self._started_at.pop(node_id, record.created)
             if node_id in self.cached:
                 self.print(f"✔ {node_id} (cached: reused an earlier run's outputs)")
             else:
                 self.print(f"✔ {node_id} ({self.seconds[node_id]:.1f} s)")
         elif record.name == PROGRESS_LOGGER:
-            self.print(f"    {record.getMessage()}")
+            if getattr(record, TRANSIENT, False):
+                self.status(record.getMessage())
+            else:
+                self.print(f"    {record.getMessage()}")
 
     def print(self, line: str) -> None:
-        self._terminal.write(f"[{time.strftime('%H:%M:%S')}] {line}\n")
-        self._terminal.flush()
+        with self._lock:
+            self._last_record = self._clock()
+            if self._status_shown:
+                self._terminal.write("\r\033[K")
+                self._status_shown = False
+            self._terminal.write(f"[{time.strftime('%H:%M:%S')}] {line}\n")
+            self._terminal.flush()
+
+    def status(self, line: str) -> None:
+        """A line the next one replaces: in place on a terminal, else every `log_interval` s."""
+        with self._lock:
+            now = self._last_record = self._clock()
+            text = f"[{time.strftime('%H:%M:%S')}]     {line}"
+            if self._in_place:
+                self._terminal.write(f"\r\033[K{text}")
+                self._status_shown = True
+            elif now - self._last_status >= self._log_interval:
+                self._last_status = now
+                self._terminal.write(f"{text}\n")
+            self._terminal.flush()
+
+    def heartbeat(self) -> None:
+        """A status line for each running component that has been silent for a while."""
+        now = self._clock()
+        if now - self._last_record < self._heartbeat_interval:
+            return
+        for node_id, started in list(self._started_at.items()):
+            self.status(f"{node_id} running for {format_duration(now - started)}")
 
 
 @contextlib.contextmanager
@@ -99,9 +155,12 @@ def captured_output(log_path: str, verbose: bool) -> Iterator[ProgressView]:
     loggers[1].setLevel(logging.INFO)
     for logger in loggers:
         logger.addHandler(view)
+    stop_heartbeat = threading.Event()
+    threading.Thread(target=_beat, args=(view, stop_heartbeat), daemon=True).start()
     try:
         yield view
     finally:
+        stop_heartbeat.set()
         for logger in loggers:
             logger.removeHandler(view)
         loggers[1].setLevel(progress_level)
@@ -130,3 +189,8 @@ def _copy_pipe(read_end: int, log_file: IO[bytes], echo_fd: int | None, view: Pr
             if echo_fd is not None:
                 with contextlib.suppress(OSError):
                     os.write(echo_fd, chunk)
+
+
+def _beat(view: ProgressView, stop: threading.Event) -> None:
+    while not stop.wait(STATUS_INTERVAL_SECONDS):
+        view.heartbeat()

@@ -63,7 +63,12 @@ def fit_custom(
         logits = model(images, training=False)
         update_metrics(eval_metrics, labels, logits, per_example_loss(labels, logits))
 
-    # The whole epoch is one graph: batches flow from tf.data to the step without Python.
+    @tf.function
+    def run_step(step, images: tf.Tensor, labels: tf.Tensor) -> None:
+        strategy.run(step, args=(images, labels))
+
+    # Training steps return to Python between batches so that callbacks see each one
+    # (the progress line), as in `fit`; the evaluation pass is one graph.
     @tf.function
     def run_epoch(dataset, step) -> None:
         for images, labels in dataset:
@@ -72,7 +77,7 @@ def fit_custom(
     train_batches = strategy.experimental_distribute_dataset(train_data)
     eval_batches = strategy.experimental_distribute_dataset(eval_data)
     callback_list = keras.callbacks.CallbackList(
-        callbacks, add_history=True, model=model, epochs=epochs, verbose=0
+        callbacks, add_history=True, model=model, epochs=epochs, steps=_steps(train_data), verbose=0
     )
     model.stop_training = False
     callback_list.on_train_begin()
@@ -81,7 +86,10 @@ def fit_custom(
         for metric in train_metrics + eval_metrics:
             metric.reset_state()
         callback_list.on_epoch_begin(epoch)
-        run_epoch(train_batches, train_step)
+        for batch, (images, labels) in enumerate(train_batches):
+            callback_list.on_train_batch_begin(batch)
+            run_step(train_step, images, labels)
+            callback_list.on_train_batch_end(batch)
         logs = {m.name: float(m.result()) for m in train_metrics}
         callback_list.on_test_begin()
         run_epoch(eval_batches, eval_step)
@@ -93,3 +101,9 @@ def fit_custom(
             break
     callback_list.on_train_end(logs)
     return model.history
+
+
+def _steps(dataset: tf.data.Dataset) -> int | None:
+    """The batches of an epoch, as `fit` puts them in the callbacks' params (None: unknown)."""
+    batches = int(dataset.cardinality())
+    return batches if batches >= 0 else None

@@ -47,6 +47,9 @@ def make_dataset(
         return image, tf.cast(parsed[features.LABEL_KEY], tf.float32)
 
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    # A known length gives `fit`, the custom loop and the feature cache the steps of
+    # a pass, for the progress line's ETA; counting reads the files once, unparsed.
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(count_records(files)))
     if shuffle_seed is not None:
         dataset = dataset.shuffle(_SHUFFLE_BUFFER, seed=shuffle_seed, reshuffle_each_iteration=True)
     return (
@@ -54,3 +57,9 @@ def make_dataset(
         .batch(batch_size)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def count_records(files: list[str]) -> int:
+    """The examples in Transform's GZIP TFRecord files (one pass, nothing parsed)."""
+    records = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    return int(records.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))

@@ -7,6 +7,7 @@ Xception forward passes into one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,8 +36,15 @@ class CachedFeatures:
         return dataset.batch(self.batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def extract(features: keras.Model, data: tf.data.Dataset) -> CachedFeatures:
-    """One pass of `data` (batches of pixels, labels) through the frozen base."""
+def extract(
+    features: keras.Model,
+    data: tf.data.Dataset,
+    on_batch: Callable[[int], None] = lambda images: None,
+) -> CachedFeatures:
+    """One pass of `data` (batches of pixels, labels) through the frozen base.
+
+    `on_batch` gets the images of each batch done (the caller's progress line).
+    """
 
     @tf.function
     def pooled(images: tf.Tensor) -> tf.Tensor:
@@ -46,4 +54,5 @@ def extract(features: keras.Model, data: tf.data.Dataset) -> CachedFeatures:
     for images, batch_labels in data:
         outputs.append(pooled(images).numpy())
         labels.append(batch_labels.numpy())
+        on_batch(len(batch_labels))
     return CachedFeatures(np.concatenate(outputs), np.concatenate(labels), len(labels[0]))

@@ -12,10 +12,12 @@ import tf_keras as keras
 from tfx.components.trainer.fn_args_utils import FnArgs
 
 from core.config import WEIGHTS_NONE, TrainingConfig
-from trainer_module import data, devices, model, serving, training
+from trainer_module import data, devices, model, resume, serving, training
 from trainer_module.progress import PROGRESS_LOGGER, EpochProgress
 
 HISTORY_FILE = "history.json"
+# custom_config key: where backups of unfinished trainings live (see `_backup_dir`).
+RESUME_ROOT = "resume_root"
 # Images whose statistics initialise a random base's BatchNorm layers.
 _CALIBRATION_IMAGES = 64
 
@@ -54,24 +56,22 @@ def run_fn(fn_args: FnArgs) -> None:
     if config.weights == WEIGHTS_NONE:
         _recalibrate_random_base(transfer, train_data)
 
-    head, fine = training.stages(config)
-    monitors = _Monitors(fn_args.model_run_dir, total_epochs=fine.epochs)
-    histories = {
-        head.name: training.train_head(
-            transfer, head, train_data, eval_data, config, monitors.callbacks(head)
-        )
-    }
-    if config.fine_tune_epochs:
-        histories[fine.name] = training.fine_tune(
-            transfer, fine, train_data, eval_data, config, monitors.callbacks(fine)
-        )
+    backup = resume.Backup(_backup_dir(fn_args), transfer.model)
+    head, fine = (backup.remaining(stage) for stage in training.stages(config))
+    monitors = _Monitors(fn_args.model_run_dir, fine.epochs, batch_size, backup)
+    if head.initial_epoch < head.epochs:
+        training.train_head(transfer, head, train_data, eval_data, config, monitors.callbacks(head))
+    if fine.initial_epoch < fine.epochs:
+        training.fine_tune(transfer, fine, train_data, eval_data, config, monitors.callbacks(fine))
+    backup.restore()  # only if no epoch was left to train
 
     signatures = serving.make_serving_signatures(transfer.model, transform_output, image_size)
     # Weights and signatures only: the optimizer's slots would triple the size of every push.
     transfer.model.save(
         fn_args.serving_model_dir, save_format="tf", include_optimizer=False, signatures=signatures
     )
-    _write_history(histories, fn_args.model_run_dir, fn_args.serving_model_dir)
+    _write_history(backup.history(), fn_args.model_run_dir, fn_args.serving_model_dir)
+    backup.remove()  # the model is exported: nothing left to resume
 
 
 def _log_setup(plan: devices.StrategyPlan, config: TrainingConfig) -> None:
@@ -91,32 +91,47 @@ def _recalibrate_random_base(transfer: model.TransferModel, train_data: tf.data.
     model.recalibrate_batchnorm(transfer.base, images)
 
 
-class _Monitors:
-    """What watches both stages: one TensorBoard log dir, one progress line per epoch."""
+def _backup_dir(fn_args: FnArgs) -> str:
+    """Where this training's backup lives: the same for every rerun of the same training.
 
-    def __init__(self, log_dir: str, total_epochs: int):
+    Under `custom_config["resume_root"]` (the pipeline root's Trainer/.resume, so a
+    retried Kubeflow pod finds it); keyed by the inputs and configuration, not by the
+    execution id, which changes on every rerun.
+    """
+    identity = {k: v for k, v in fn_args.custom_config.items() if k != RESUME_ROOT}
+    identity.update(
+        train=fn_args.train_files, eval=fn_args.eval_files, transform=fn_args.transform_output
+    )
+    trainer_dir = os.path.dirname(os.path.dirname(fn_args.model_run_dir))  # .../Trainer
+    root = fn_args.custom_config.get(RESUME_ROOT) or os.path.join(
+        trainer_dir, resume.RESUME_DIR_NAME
+    )
+    return resume.backup_dir(root, identity)
+
+
+class _Monitors:
+    """What watches both stages: one TensorBoard log dir, the progress lines, the backup."""
+
+    def __init__(self, log_dir: str, total_epochs: int, batch_size: int, backup: resume.Backup):
+        backup.adopt_logs(log_dir)
+        backup.announce(total_epochs)
         self._tensorboard = keras.callbacks.TensorBoard(log_dir=log_dir)
         self._total_epochs = total_epochs
+        self._batch_size = batch_size
+        self._backup = backup
 
     def callbacks(self, stage: training.Stage) -> list[keras.callbacks.Callback]:
-        return [self._tensorboard, EpochProgress(stage.name, self._total_epochs)]
+        progress = EpochProgress(stage.name, self._total_epochs, batch_size=self._batch_size)
+        return [self._tensorboard, progress, self._backup.callback(stage)]
 
 
-def _write_history(
-    histories: dict[str, keras.callbacks.History], model_run_dir: str, serving_model_dir: str
-) -> None:
-    """history.json: per stage, the epochs and every logged metric.
+def _write_history(history: dict[str, dict], model_run_dir: str, serving_model_dir: str) -> None:
+    """history.json: per stage, the epochs and every logged metric (`Backup.history`).
 
-    Epochs are numbered on the one axis both stages share (as in TensorBoard), from 1.
+    Epochs are numbered on the one axis both stages share (as in TensorBoard), from 1;
+    a resumed training lists the epochs of before the kill too, and `resumed_at_epoch`.
     Written next to the TensorBoard logs, and inside the model so it travels with every push.
     """
-    history = {
-        stage: {
-            "epoch": [e + 1 for e in h.epoch],
-            **{name: [float(v) for v in values] for name, values in h.history.items()},
-        }
-        for stage, h in histories.items()
-    }
     for path in (
         os.path.join(model_run_dir, HISTORY_FILE),
         os.path.join(serving_model_dir, "assets.extra", HISTORY_FILE),

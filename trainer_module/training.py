@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import tensorflow as tf
@@ -13,7 +14,7 @@ from core.config import TrainingConfig
 from trainer_module import callbacks as services
 from trainer_module import custom_loop, feature_cache, objective
 from trainer_module.model import TransferModel
-from trainer_module.progress import PROGRESS_LOGGER
+from trainer_module.progress import PROGRESS_LOGGER, StepMeter
 
 
 @dataclass(frozen=True)
@@ -132,8 +133,10 @@ def _cache_base_features(
     pixels; `feature_cache` computes its output once for all head epochs.
     """
     started = time.perf_counter()
-    train_cache = feature_cache.extract(transfer.features, train_data)
-    eval_cache = feature_cache.extract(transfer.features, eval_data)
+    train_cache, eval_cache = (
+        feature_cache.extract(transfer.features, data, _meter(f"base features ({split})", data))
+        for split, data in (("train", train_data), ("eval", eval_data))
+    )
     logging.getLogger(PROGRESS_LOGGER).info(
         "head trains on cached base features of %d + %d examples (extracted in %.1f s)",
         len(train_cache.labels),
@@ -141,6 +144,12 @@ def _cache_base_features(
         time.perf_counter() - started,
     )
     return train_cache.dataset(shuffle_seed=seed), eval_cache.dataset(shuffle_seed=None)
+
+
+def _meter(label: str, data: tf.data.Dataset) -> Callable[[int], None]:
+    """A status line for one pass over `data`; returns what counts a batch of n images."""
+    batches = int(data.cardinality())
+    return StepMeter(label, batches if batches > 0 else None, images_per_step=0).step
 
 
 def _run_stage(
@@ -152,7 +161,8 @@ def _run_stage(
     callbacks: list[keras.callbacks.Callback],
 ) -> keras.callbacks.History:
     """The stage's epochs with `fit` or the custom loop, same callbacks either way."""
-    stage_callbacks = [services.TrainTimer(), *callbacks, *services.stage_services(config)]
+    # The services first: the caller's callbacks (the backup) see the stage's final weights.
+    stage_callbacks = [services.TrainTimer(), *services.stage_services(config), *callbacks]
     if config.training_loop == "custom":
         return custom_loop.fit_custom(
             model,

@@ -76,6 +76,14 @@ def test_the_trainer_is_placed_on_the_gpu_node_pool(compiled):
     }
 
 
+def test_only_the_trainer_is_retried_after_a_preemption(compiled):
+    tasks = compiled.pipeline_spec.root.dag.tasks
+    policy = tasks["Trainer"].retry_policy
+    assert policy.max_retry_count == 3 and policy.backoff_duration.seconds == 30
+    assert policy.backoff_max_duration.seconds == 3600
+    assert [name for name, task in tasks.items() if task.HasField("retry_policy")] == ["Trainer"]
+
+
 def test_only_the_pusher_mounts_the_serving_volume_where_it_publishes(compiled):
     pusher = compiled.executor_label(compiled.task("Pusher"))
     assert compiled.kubernetes_executors[pusher] == {
@@ -115,15 +123,6 @@ def test_tasks_that_look_at_the_world_are_never_served_from_cache(compiled):
     tasks = compiled.pipeline_spec.root.dag.tasks
     uncached = {name for name, task in tasks.items() if not task.caching_options.enable_cache}
     assert uncached == {"TfdsExampleGen", "LatestBlessedModel"}
-
-
-def test_only_the_trainer_is_retried_with_backoff(compiled):
-    tasks = compiled.pipeline_spec.root.dag.tasks
-    retry = tasks["Trainer"].retry_policy
-    assert retry.max_retry_count == 3
-    assert (retry.backoff_duration.seconds, retry.backoff_factor) == (60, 2.0)
-    assert retry.backoff_max_duration.seconds == 600
-    assert [n for n, t in tasks.items() if t.HasField("retry_policy")] == ["Trainer"]
 
 
 def test_the_trainer_is_told_how_many_gpus_it_must_see(compiled):
