@@ -4,6 +4,7 @@ and manage trained models (`models list|show|promote|rollback`)."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -36,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         "--if-missing", action="store_true", help="do nothing when it is already there"
     )
 
+    show_config = commands.add_parser(
+        "config", help="print the resolved configuration (profile + flags), validated"
+    )
+    flags.add_config_arguments(show_config)
+    show_config.add_argument("--json", action="store_true", help="machine-readable output")
+
     _add_models_commands(commands)
 
     args = parser.parse_args(argv)
@@ -48,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         "predict": _predict,
         "generate-sample": _generate,
         "models": _models,
+        "config": _show_config,
     }[args.command](config, args)
 
 
@@ -139,6 +147,19 @@ def _generate(config: config_lib.PipelineConfig, args: argparse.Namespace) -> in
         return 0
     path = sample_data.generate_sample_dataset(config.data_dir, config.data.sample_examples)
     print(f"sample dataset written to {path}")
+    return 0
+
+
+def _show_config(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
+    """What a run with the same flags would use: every field, after profile and flags."""
+    resolved = config.to_dict()
+    if args.json:
+        print(json.dumps(resolved, indent=2, sort_keys=True))
+        return 0
+    print(f"profile = {resolved.pop('profile')}")
+    for section, values in resolved.items():
+        for name, value in values.items():
+            print(f"{section}.{name} = {value!r}")
     return 0
 
 

@@ -102,8 +102,9 @@ def build_transfer_model(config: TrainingConfig, image_size: int) -> TransferMod
         if config.augment:
             x = keras.Sequential(
                 [
+                    # Distinct seeds: with one seed both layers would draw the same stream.
                     keras.layers.RandomFlip("horizontal", seed=config.seed),
-                    keras.layers.RandomRotation(config.rotation_factor, seed=config.seed),
+                    keras.layers.RandomRotation(config.rotation_factor, seed=config.seed + 1),
                 ],
                 name="augmentation",
             )(x)

@@ -34,7 +34,7 @@ def run_fn(fn_args: FnArgs) -> None:
     """
     config = TrainingConfig(**fn_args.custom_config["training"])
     image_size = int(fn_args.custom_config["image_size"])
-    keras.utils.set_random_seed(config.seed)
+    seed_everything(config)
     transform_output = tft.TFTransformOutput(fn_args.transform_output)
 
     plan = devices.plan_strategy(devices.visible_gpu_names(), config.batch_size)
@@ -69,12 +69,24 @@ def run_fn(fn_args: FnArgs) -> None:
     _write_history(histories, fn_args.model_run_dir, fn_args.serving_model_dir)
 
 
+def seed_everything(config: TrainingConfig) -> None:
+    """Seeds Python, NumPy and TensorFlow; `--deterministic` also makes TF ops deterministic.
+
+    Seeds alone leave parallel reductions (and some GPU kernels) free to sum in any
+    order, so two runs can still differ in the last bits and then diverge.
+    """
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
 def _log_setup(plan: devices.StrategyPlan, config: TrainingConfig) -> None:
     logging.getLogger(PROGRESS_LOGGER).info(
-        "training with %s strategy on %s, global batch %d, precision %s, %s loop",
+        "training with %s strategy on %s, global batch %d (%g per replica), precision %s, %s loop",
         plan.kind,
         ", ".join(plan.devices) or "CPU",
         plan.global_batch_size,
+        plan.replica_batch_size,
         devices.keras_policy_name(config.mixed_precision),
         config.training_loop,
     )
