@@ -6,7 +6,7 @@ import dataclasses
 
 # Specific TFX modules rather than `tfx.v1`, which also imports TFX's Google Cloud
 # extensions: ~10 s more start-up for every `run` and `compile`.
-from tfx.components import Evaluator, ExampleValidator, SchemaGen, StatisticsGen, Trainer, Transform
+from tfx.components import Evaluator, ExampleValidator, StatisticsGen, Trainer, Transform
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
     LatestBlessedModelStrategy,
@@ -15,6 +15,7 @@ from tfx.orchestration.pipeline import Pipeline
 from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
 from tfx.types import Channel, standard_artifacts
 
+from components.curated_schema_gen.component import CuratedSchemaGen
 from components.latest_blessed_model.component import (
     EvaluatorWithOptionalBaseline,
     LatestBlessedModel,
@@ -75,11 +76,14 @@ def create_pipeline(
         max_image_pixels=data.max_image_pixels,
     )
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = SchemaGen(
+    # SchemaGen's inference, curated: file names and ids carry no domain, the label's is
+    # the dataset's ClassLabel (its names travel in the schema to the Trainer).
+    schema_gen = CuratedSchemaGen(
         statistics=statistics_gen.outputs["statistics"],
+        examples=example_gen.outputs["examples"],
         infer_feature_shape=True,
         exclude_splits=[s for s in data.splits() if s not in SCHEMA_SPLITS],
-    )
+    ).with_id("SchemaGen")
     example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"],
         schema=schema_gen.outputs["schema"],

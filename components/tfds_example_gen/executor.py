@@ -152,6 +152,10 @@ class Executor(BaseExampleGenExecutor):
         examples.set_string_custom_property(properties.TFDS_VERSION, str(builder.info.version))
         examples.set_string_custom_property(properties.TFDS_DATA_DIR, exec_properties[DATA_DIR])
         examples.set_string_custom_property(properties.TFDS_SPLITS, json.dumps(splits))
+        examples.set_string_custom_property(
+            properties.CLASS_NAMES,
+            json.dumps(tfds_source.class_names(builder, exec_properties[SOURCE_LABEL_KEY])),
+        )
         for key, value in report.items():
             examples.set_string_custom_property(key, json.dumps(value))
         empty = [name for name, count in report[properties.SPLIT_COUNTS].items() if count == 0]

@@ -158,6 +158,10 @@ def test_the_artifact_records_where_the_data_came_from(generated_examples, sampl
         "tfds_data_dir": sample_data_dir,
     }
     assert json.loads(generated_examples.get_string_custom_property("tfds_splits")) == SPLITS
+    assert json.loads(generated_examples.get_string_custom_property("class_names")) == [
+        "cat",
+        "dog",
+    ]
 
 
 def test_splits_are_disjoint_and_keep_raw_features_with_stable_ids(generated_examples):
