@@ -48,6 +48,9 @@ class DataConfig:
     test_split: str = "train[50%:60%]"
     image_key: str = "image"
     label_key: str = "label"
+    # Classes of the label (the dataset's ClassLabel; preflight checks they agree). Two keep
+    # the guide's single logit and binary cross-entropy; more: softmax and sparse categorical.
+    num_classes: int = 2
     image_size: int = 150
     # Larger images (width x height) are skipped by ExampleGen: decoding one
     # 25-megapixel image takes 75 MB; cats_vs_dogs photos are about 0.2 MP.
@@ -317,6 +320,8 @@ def _problems(config: PipelineConfig) -> list[str]:
         )
     if data.max_image_pixels < 1:
         problems.append(f"--max-image-pixels {data.max_image_pixels} must be at least 1")
+    if data.num_classes < 2:
+        problems.append(f"--num-classes {data.num_classes} must be at least 2")
     if data.sample_examples < 20:
         problems.append(f"--sample-examples {data.sample_examples} must be at least 20")
     if not data.dataset_name:

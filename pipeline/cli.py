@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     flags.add_config_arguments(predict)
 
     generate = commands.add_parser(
-        "generate-sample", help="write the offline sample dataset in TFDS format"
+        "generate-sample",
+        help="write the offline sample dataset in TFDS format "
+        "(--num-classes N --dataset-name NAME --data-dir DIR)",
     )
     flags.add_config_arguments(generate)
     generate.add_argument(
@@ -135,17 +137,23 @@ def _predict(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int
         if p.error:
             print(f"{p.path}\terror: {p.error}")
         else:
-            print(f"{p.path}\tdog_probability={p.probability:.4f}\t{p.class_name}")
+            print(f"{p.path}\t{p.class_name}\t{p.probability:.4f}")
     return 1 if any(p.error for p in predictions) else 0
 
 
 def _generate(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
     from pipeline import sample_data
 
-    if args.if_missing and sample_data.is_prepared(config.data_dir):
+    data = config.data
+    if args.if_missing and sample_data.is_prepared(config.data_dir, data.dataset_name):
         print(f"sample dataset already in {config.data_dir}")
         return 0
-    path = sample_data.generate_sample_dataset(config.data_dir, config.data.sample_examples)
+    path = sample_data.generate_sample_dataset(
+        config.data_dir,
+        data.sample_examples,
+        num_classes=data.num_classes,
+        dataset_name=data.dataset_name,
+    )
     print(f"sample dataset written to {path}")
     return 0
 

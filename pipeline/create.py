@@ -88,7 +88,7 @@ def create_pipeline(
         statistics=statistics_gen.outputs["statistics"],
         schema=schema_gen.outputs["schema"],
         custom_validation_config=(
-            make_custom_validation_config() if custom_label_validation else None
+            make_custom_validation_config(data.num_classes) if custom_label_validation else None
         ),
     )
     transform = Transform(
@@ -107,6 +107,7 @@ def create_pipeline(
         eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
         custom_config={
             "image_size": data.image_size,
+            "num_classes": data.num_classes,
             "training": dataclasses.asdict(config.training),
             "profile": config.profile,  # recorded in MLMD for `models list`
         },
@@ -138,7 +139,7 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=baseline,
-        eval_config=make_eval_config(config.evaluation),
+        eval_config=make_eval_config(config.evaluation, data.num_classes),
         example_splits=["test"],
     ).with_id("Evaluator")
     # Integer versions (1, 2, ...) written atomically; the node keeps the usual id.

@@ -16,12 +16,13 @@ from core import features
 from core.config import EvaluationConfig
 
 ACCURACY = "binary_accuracy"
+MULTI_CLASS_ACCURACY = "accuracy"  # more than two classes
 AUC_PR = "auc_pr"
 DECISION_THRESHOLD = 0.5
 _CONFUSION_CELLS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 
 
-def make_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
+def make_eval_config(config: EvaluationConfig, num_classes: int = 2) -> tfma.EvalConfig:
     """Metrics on the whole test split and per label; blessing on overall accuracy.
 
     Blessing needs accuracy >= `min_accuracy` (value threshold) and, once a
@@ -39,6 +40,8 @@ def make_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
             absolute={"value": -config.max_accuracy_drop - 1e-10},
         ),
     )
+    if num_classes > 2:
+        return _multi_class_eval_config(num_classes, overall, accuracy_threshold)
     at_threshold = f'{{"thresholds": [{DECISION_THRESHOLD}]}}'
     return tfma.EvalConfig(
         model_specs=[
@@ -75,6 +78,52 @@ def make_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
                     ),
                 ]
             )
+        ],
+    )
+
+
+def _multi_class_eval_config(
+    num_classes: int, overall: tfma.SlicingSpec, accuracy_threshold: tfma.MetricThreshold
+) -> tfma.EvalConfig:
+    """N classes: accuracy (blessed on, as for two), per-class precision and recall, top-k
+    accuracy from 4 classes up, and the N x N confusion matrix; per-label slices."""
+    per_class = tfma.BinarizationOptions(class_ids={"values": list(range(num_classes))})
+    metrics = [
+        tfma.MetricConfig(class_name="ExampleCount"),
+        tfma.MetricConfig(
+            class_name="SparseCategoricalAccuracy",
+            config=f'{{"name": "{MULTI_CLASS_ACCURACY}"}}',
+            per_slice_thresholds=[
+                tfma.PerSliceMetricThreshold(slicing_specs=[overall], threshold=accuracy_threshold)
+            ],
+        ),
+        tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
+    ]
+    if num_classes > 3:
+        metrics.append(
+            tfma.MetricConfig(
+                class_name="SparseTopKCategoricalAccuracy",
+                config='{"name": "top_2_accuracy", "k": 2}',
+            )
+        )
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name="serving_default",
+                label_key=features.LABEL_KEY,
+                prediction_key="probabilities",
+            )
+        ],
+        slicing_specs=[overall, tfma.SlicingSpec(feature_keys=[features.LABEL_KEY])],
+        metrics_specs=[
+            tfma.MetricsSpec(metrics=metrics),
+            tfma.MetricsSpec(
+                metrics=[
+                    tfma.MetricConfig(class_name="Precision"),
+                    tfma.MetricConfig(class_name="Recall"),
+                ],
+                binarize=per_class,
+            ),
         ],
     )
 

@@ -13,7 +13,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from core.config import WEIGHTS_IMAGENET, WEIGHTS_NONE, TrainingConfig
-from trainer_module import devices
+from trainer_module import devices, objective
 
 XCEPTION_NOTOP_WEIGHTS = "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
@@ -69,7 +69,9 @@ class TransferModel:
     head: keras.Model
 
 
-def build_transfer_model(config: TrainingConfig, image_size: int) -> TransferModel:
+def build_transfer_model(
+    config: TrainingConfig, image_size: int, num_classes: int = 2
+) -> TransferModel:
     """Builds the model with the base frozen, ready for `train_head`.
 
     Layers compute in `config.mixed_precision`; the logit layer is float32 so the
@@ -80,9 +82,10 @@ def build_transfer_model(config: TrainingConfig, image_size: int) -> TransferMod
         config: `weights`, `augment`, `rotation_factor`, `dropout_rate`, `seed` and
             `mixed_precision` shape the model.
         image_size: the side of the square uint8 images it takes (Xception: >= 71).
+        num_classes: 2 gives the guide's single logit; more give one logit per class.
 
     Returns:
-        The model (uint8 pixels -> one logit, no sigmoid) with handles on its base,
+        The model (uint8 pixels -> logits, no sigmoid/softmax) with handles on its base,
         feature extractor and head, which share its layers.
 
     Raises:
@@ -116,7 +119,9 @@ def build_transfer_model(config: TrainingConfig, image_size: int) -> TransferMod
         x = base(x, training=False)
         pooled = keras.layers.GlobalAveragePooling2D()(x)
         dropout = keras.layers.Dropout(config.dropout_rate)
-        logit = keras.layers.Dense(1, name="logit", dtype="float32")
+        logit = keras.layers.Dense(
+            objective.output_units(num_classes), name="logit", dtype="float32"
+        )
         outputs = logit(dropout(pooled))
         head_inputs = keras.Input(shape=pooled.shape[1:], name="pooled_features")
         # Built inside the policy too: compile() adds loss scaling for mixed_float16 models.

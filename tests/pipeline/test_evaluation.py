@@ -90,3 +90,21 @@ def test_without_resolver_the_baseline_comes_from_an_mlmd_lookup():
     assert finder.exec_properties["pipeline_name"] == config.runner.pipeline_name
     plain = create_pipeline(config, include_resolver=False)
     assert "baseline_model" not in {c.id: c for c in plain.components}["Evaluator"].inputs
+
+
+def test_more_than_two_classes_get_multi_class_metrics_and_per_class_slices():
+    config = make_eval_config(PipelineConfig.for_profile("sample").evaluation, num_classes=5)
+    (spec,) = config.model_specs
+    assert spec.prediction_key == "probabilities"
+    overall, per_class = config.metrics_specs
+    names = {m.class_name for m in overall.metrics}
+    assert {
+        "SparseCategoricalAccuracy",
+        "MultiClassConfusionMatrixPlot",
+        "SparseTopKCategoricalAccuracy",
+    } <= names
+    (accuracy,) = [m for m in overall.metrics if m.class_name == "SparseCategoricalAccuracy"]
+    assert accuracy.per_slice_thresholds  # blessing stays on accuracy
+    assert {m.class_name for m in per_class.metrics} == {"Precision", "Recall"}
+    assert list(per_class.binarize.class_ids.values) == [0, 1, 2, 3, 4]
+    assert [list(s.feature_keys) for s in config.slicing_specs] == [[], ["label"]]
