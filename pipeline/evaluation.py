@@ -171,12 +171,19 @@ def metrics_by_slice(evaluation_uri: str) -> dict[str, dict[str, float]]:
             if key.is_diff or key.model_name not in ("", "candidate"):
                 continue
             if value.HasField("double_value"):
-                metrics[key.name] = value.double_value.value
+                metrics[_metric_name(key)] = value.double_value.value
             elif value.HasField("confusion_matrix_at_thresholds"):
                 matrix = value.confusion_matrix_at_thresholds.matrices[0]
                 for cell in _CONFUSION_CELLS:
                     metrics[cell] = getattr(matrix, cell)
     return dict(sorted(result.items(), key=lambda item: (item[0] != "overall", item[0])))
+
+
+def _metric_name(key) -> str:
+    """ "precision", or "precision/class_2" for a per-class (binarized) metric."""
+    if key.HasField("sub_key") and key.sub_key.HasField("class_id"):
+        return f"{key.name}/class_{key.sub_key.class_id.value}"
+    return key.name
 
 
 def _slice_value(key) -> str:
