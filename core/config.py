@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.backbones import BACKBONES
+
 PROFILES = ("sample", "full")
 WEIGHTS_IMAGENET = "imagenet"
 WEIGHTS_NONE = "none"
@@ -24,7 +26,6 @@ BEAM_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
 MLMD_GRPC_PORT = 8080
 TRAINING_LOOPS = ("fit", "custom")
 MIXED_PRECISION_MODES = ("none", "float16", "bfloat16")
-XCEPTION_MIN_IMAGE_SIZE = 71  # keras.applications.Xception rejects smaller inputs.
 # Kubeflow Pipelines only accepts these names; we use them everywhere for one name per pipeline.
 _PIPELINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 # A TFDS split string: one or more "name" or "name[a:b]" slices joined with "+".
@@ -69,6 +70,8 @@ class DataConfig:
 class TrainingConfig:
     """The guide's two-stage recipe; every number of it is a field."""
 
+    # Any of core.backbones.BACKBONES; the guide's is Xception.
+    backbone: str = "xception"
     weights: str = WEIGHTS_IMAGENET  # "imagenet", "none" or a path to a notop .h5 file
     augment: bool = True
     rotation_factor: float = 0.1
@@ -313,10 +316,14 @@ def _problems(config: PipelineConfig) -> list[str]:
             problems.append(
                 f"--{name}-split {split!r} is not a TFDS split string; write e.g. 'train[:40%]'"
             )
-    if data.image_size < XCEPTION_MIN_IMAGE_SIZE:
+    if training.backbone not in BACKBONES:
         problems.append(
-            f"--image-size {data.image_size} is below Xception's minimum input of "
-            f"{XCEPTION_MIN_IMAGE_SIZE}"
+            f"--backbone {training.backbone!r} is unknown: use one of {', '.join(BACKBONES)}"
+        )
+    elif data.image_size < BACKBONES[training.backbone].min_image_size:
+        problems.append(
+            f"--image-size {data.image_size} is below {training.backbone}'s minimum input of "
+            f"{BACKBONES[training.backbone].min_image_size}"
         )
     if data.max_image_pixels < 1:
         problems.append(f"--max-image-pixels {data.max_image_pixels} must be at least 1")

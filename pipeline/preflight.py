@@ -61,7 +61,7 @@ def check_inputs(config: PipelineConfig) -> dict[str, int]:
     except tfds_source.DatasetUnavailableError as error:
         problems.append(str(error))
     try:
-        resolve_weights(config.training.weights)
+        resolve_weights(config.training.weights, config.training.backbone, data.image_size)
     except WeightsUnavailableError as error:
         problems.append(str(error))
     if problems:

@@ -135,7 +135,7 @@ def _log_setup(plan: devices.StrategyPlan, config: TrainingConfig) -> None:
 def _recalibrate_random_base(transfer: model.TransferModel, train_data: tf.data.Dataset) -> None:
     """Weights "none" only: see `model.recalibrate_batchnorm`; the first training images."""
     images, _ = next(iter(train_data.unbatch().batch(_CALIBRATION_IMAGES)))
-    model.recalibrate_batchnorm(transfer.base, images)
+    model.recalibrate_batchnorm(transfer.base, images, transfer.preprocess)
 
 
 class _Monitors:

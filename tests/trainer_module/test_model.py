@@ -82,7 +82,7 @@ def test_recalibration_gives_a_random_base_informative_features():
         return x.astype("float32") / 127.5 - 1
 
     before = np.abs(features(scaled(images), training=False).numpy()).mean()
-    model_lib.recalibrate_batchnorm(transfer.base, images)
+    model_lib.recalibrate_batchnorm(transfer.base, images, transfer.preprocess)
     after = np.abs(features(scaled(images), training=False).numpy()).mean()
     assert before < 1e-3 < after  # vanishing before, informative after
     assert transfer.base.trainable is False  # the head stage still sees a frozen base
