@@ -72,7 +72,7 @@ def _read_shard_slice(
             continue
         example = tf.train.Example()
         feature = example.features.feature
-        feature[features.IMAGE_KEY].bytes_list.value.append(cleaned.jpeg)
+        feature[features.IMAGE_KEY].bytes_list.value.append(cleaned.encoded)
         feature[features.LABEL_KEY].CopyFrom(source[label_key])
         feature[features.ID_KEY].bytes_list.value.append(example_id.encode())
         if filename:
