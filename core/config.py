@@ -60,6 +60,8 @@ class DataConfig:
     # off by default, so an offline run fails at once with how to prepare it.
     download: bool = False
     sample_examples: int = 600  # size of the generated sample dataset (sample profile)
+    # DIR/<split>/<class>/<image>: written as the TFDS dataset --dataset-name before the run.
+    image_folder: str = ""
 
     def splits(self) -> dict[str, str]:
         """Output split name -> TFDS split string, in pipeline order."""

@@ -106,6 +106,16 @@ def _run(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
     from pipeline.local_runner import LATEST_RUN_FILE, run_locally
     from pipeline.preflight import PreflightError
 
+    if config.data.image_folder:
+        from pipeline.image_folder import ImageFolderError, prepare_image_folder
+
+        try:
+            prepare_image_folder(
+                config.data.image_folder, config.data.dataset_name, config.data_dir
+            )
+        except ImageFolderError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     try:
         summary = run_locally(config)
     except PreflightError as error:
