@@ -43,16 +43,10 @@ def make_eval_config(config: EvaluationConfig, num_classes: int = 2) -> tfma.Eva
     if num_classes > 2:
         return _multi_class_eval_config(num_classes, overall, accuracy_threshold)
     at_threshold = f'{{"thresholds": [{DECISION_THRESHOLD}]}}'
-    return tfma.EvalConfig(
-        model_specs=[
-            tfma.ModelSpec(
-                signature_name="serving_default",
-                label_key=features.LABEL_KEY,
-                prediction_key="probability",
-            )
-        ],
-        slicing_specs=[overall, tfma.SlicingSpec(feature_keys=[features.LABEL_KEY])],
-        metrics_specs=[
+    return _eval_config(
+        "probability",
+        overall,
+        [
             tfma.MetricsSpec(
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
@@ -106,16 +100,10 @@ def _multi_class_eval_config(
                 config='{"name": "top_2_accuracy", "k": 2}',
             )
         )
-    return tfma.EvalConfig(
-        model_specs=[
-            tfma.ModelSpec(
-                signature_name="serving_default",
-                label_key=features.LABEL_KEY,
-                prediction_key="probabilities",
-            )
-        ],
-        slicing_specs=[overall, tfma.SlicingSpec(feature_keys=[features.LABEL_KEY])],
-        metrics_specs=[
+    return _eval_config(
+        "probabilities",
+        overall,
+        [
             tfma.MetricsSpec(metrics=metrics),
             tfma.MetricsSpec(
                 metrics=[
@@ -125,6 +113,23 @@ def _multi_class_eval_config(
                 binarize=per_class,
             ),
         ],
+    )
+
+
+def _eval_config(
+    prediction_key: str, overall: tfma.SlicingSpec, metrics_specs: list[tfma.MetricsSpec]
+) -> tfma.EvalConfig:
+    """Through the model's serving_default signature, on the whole split and per label."""
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name="serving_default",
+                label_key=features.LABEL_KEY,
+                prediction_key=prediction_key,
+            )
+        ],
+        slicing_specs=[overall, tfma.SlicingSpec(feature_keys=[features.LABEL_KEY])],
+        metrics_specs=metrics_specs,
     )
 
 
