@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tensorflow as tf
 import tf_keras as keras
 
@@ -50,3 +51,18 @@ def test_a_three_class_model_trains_a_head_of_three_logits():
     head, _ = training.stages(config)
     history = training.train_head(transfer, head, data.batch(4), data.batch(4), config, [])
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history.history)
+
+
+def test_the_trainer_takes_the_class_names_from_the_curated_schema(tmp_path):
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    from tfx.utils import io_utils
+
+    from components.curated_schema_gen.curation import curate
+    from trainer_module.run import _class_names
+
+    path = str(tmp_path / "schema.pbtxt")
+    io_utils.write_pbtxt_file(path, curate(schema_pb2.Schema(), ["daisy", "rose", "tulip"]))
+    assert _class_names(path, 3) == ("daisy", "rose", "tulip")
+    with pytest.raises(ValueError, match="pass --num-classes 3"):
+        _class_names(path, 2)
+    assert _class_names(None, 2) == ("cat", "dog")  # a label without ClassLabel names
