@@ -24,6 +24,10 @@ SOURCE_MODEL_URI = "source_model_uri"
 PUSHED = "pushed"
 PUSHED_DESTINATION = "pushed_destination"
 PUSHED_VERSION = "pushed_version"
+# On a PushedModel artifact of a model the serving directory already holds as its
+# latest version: nothing was copied (`pushed` is 0); these say where it is served.
+ALREADY_SERVING_VERSION = "already_serving_version"
+ALREADY_SERVING_PATH = "already_serving_path"
 
 # On a ModelBlessing artifact (TFX's Evaluator contract): 1 when the model passed the thresholds.
 BLESSED = "blessed"

@@ -37,31 +37,58 @@ class ConfigError(ValueError):
     """The configuration cannot run; the message lists every problem and how to fix it."""
 
 
+def _option(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
+    """A configuration field and its documentation, the one source of its flag's help.
+
+    `help` says what the field does and its unit; `choices`, when the values are
+    fixed, become the flag's argparse choices (a typo is rejected with the list).
+    """
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where the images come from and how they are cut into splits and resized."""
 
-    dataset_name: str = "cats_vs_dogs"
-    dataset_version: str = ""  # empty: the newest version prepared in data_dir
-    data_dir: str = "data/tfds"
-    train_split: str = "train[:40%]"
-    eval_split: str = "train[40%:50%]"
-    test_split: str = "train[50%:60%]"
-    image_key: str = "image"
-    label_key: str = "label"
-    # Classes of the label (the dataset's ClassLabel; preflight checks they agree). Two keep
-    # the guide's single logit and binary cross-entropy; more: softmax and sparse categorical.
-    num_classes: int = 2
-    image_size: int = 150
-    # Larger images (width x height) are skipped by ExampleGen: decoding one
-    # 25-megapixel image takes 75 MB; cats_vs_dogs photos are about 0.2 MP.
-    max_image_pixels: int = 25_000_000
-    # Let TFDS download and prepare a missing dataset (needs the internet);
-    # off by default, so an offline run fails at once with how to prepare it.
-    download: bool = False
-    sample_examples: int = 600  # size of the generated sample dataset (sample profile)
-    # DIR/<split>/<class>/<image>: written as the TFDS dataset --dataset-name before the run.
-    image_folder: str = ""
+    dataset_name: str = _option(
+        "cats_vs_dogs", "TFDS dataset name (must be prepared in --data-dir unless --download)"
+    )
+    dataset_version: str = _option(
+        "", "TFDS dataset version, e.g. 4.0.1; empty: the newest version prepared in --data-dir"
+    )
+    data_dir: str = _option("data/tfds", "TFDS data directory (local path or gs://...)")
+    train_split: str = _option("train[:40%]", "TFDS split string of the training examples")
+    eval_split: str = _option(
+        "train[40%:50%]", "TFDS split string of the examples validated on after each epoch"
+    )
+    test_split: str = _option(
+        "train[50%:60%]", "TFDS split string of the examples the Evaluator scores for blessing"
+    )
+    image_key: str = _option("image", "the dataset's image feature")
+    label_key: str = _option("label", "the dataset's label feature (class index)")
+    # Two keep the guide's single logit and binary cross-entropy; more: softmax, sparse CE.
+    num_classes: int = _option(
+        2, "classes of the label: the dataset's ClassLabel (preflight checks they agree)"
+    )
+    image_size: int = _option(
+        150, "side of the square model input, in pixels (at least the backbone's minimum)"
+    )
+    # Decoding one 25-megapixel image takes 75 MB; cats_vs_dogs photos are about 0.2 MP.
+    max_image_pixels: int = _option(
+        25_000_000, "images larger than this (width x height, in pixels) are skipped"
+    )
+    # Off by default, so an offline run fails at once with how to prepare the data.
+    download: bool = _option(
+        False, "let TFDS download and prepare a missing dataset (needs the internet)"
+    )
+    sample_examples: int = _option(
+        600, "number of images in the generated sample dataset (generate-sample)"
+    )
+    image_folder: str = _option(
+        "",
+        "DIR/<split>/<class>/<image>: your own photos, written as the TFDS dataset "
+        "--dataset-name under --data-dir before the run (local runs)",
+    )
 
     def splits(self) -> dict[str, str]:
         """Output split name -> TFDS split string, in pipeline order."""
@@ -72,62 +99,112 @@ class DataConfig:
 class TrainingConfig:
     """The guide's two-stage recipe; every number of it is a field."""
 
-    # Any of core.backbones.BACKBONES; the guide's is Xception.
-    backbone: str = "xception"
-    weights: str = WEIGHTS_IMAGENET  # "imagenet", "none" or a path to a notop .h5 file
-    augment: bool = True
-    rotation_factor: float = 0.1
-    dropout_rate: float = 0.2
-    # The global batch (the guide's 32): MirroredStrategy splits it over the replicas, so
-    # N GPUs train with the guide's batch and learning rate, each replica seeing 32 / N.
-    batch_size: int = 32
-    head_epochs: int = 20
-    head_learning_rate: float = 1e-3  # Adam()'s default, as in the guide
-    fine_tune_epochs: int = 10
-    fine_tune_learning_rate: float = 1e-5
-    seed: int = 1337
-    # TensorFlow op determinism (tf.config.experimental.enable_op_determinism): reruns give
-    # the same weights, at some speed cost; the guide does not ask for it.
-    deterministic: bool = False
-    # "fit": Keras fit(); "custom": the guide's tf.GradientTape loop (same stages, metrics, logs).
-    training_loop: str = "fit"
-    # Opt-ins that depart from the guide (all off in `full`, which is the guide exactly):
-    # Without augmentation the frozen base sees the same pixels every head epoch: run it once
-    # per example and train the head on the cached features (the guide's "lighter workflow").
-    feature_cache: bool = False
-    # Each stage ends with the weights of its epoch with the lowest eval loss (the guide keeps
-    # the last epoch's: stage 2 starts from head epoch 20 and the model is fine-tune epoch 10).
-    restore_best_weights: bool = False
-    early_stopping_patience: int = 0  # epochs without eval-loss improvement; 0: never stop early
-    # GPU paths: compute dtype of the layers (logits and loss stay float32), and XLA.
-    mixed_precision: str = "none"
-    jit_compile: bool = False
+    backbone: str = _option(
+        "xception",
+        "the pretrained base (keras.applications); the guide's is xception",
+        tuple(BACKBONES),
+    )
+    weights: str = _option(
+        WEIGHTS_IMAGENET,
+        "the backbone's starting weights: 'imagenet' (its notop file in $KERAS_HOME/models), "
+        "'none' (random) or the path of a notop .h5",
+    )
+    augment: bool = _option(True, "random horizontal flips and rotations while training")
+    rotation_factor: float = _option(
+        0.1, "largest random rotation, as a fraction of a full turn (0.1 = 36 degrees)"
+    )
+    dropout_rate: float = _option(0.2, "dropout before the new head, a fraction in [0, 1)")
+    # MirroredStrategy splits the global batch, so N GPUs keep the guide's batch and rate.
+    batch_size: int = _option(
+        32, "examples per training step: the global batch, split over the GPUs (32 / N each)"
+    )
+    head_epochs: int = _option(20, "epochs of stage 1: the new head on the frozen base")
+    head_learning_rate: float = _option(
+        1e-3, "Adam learning rate of stage 1 (1e-3 is Adam()'s default, as in the guide)"
+    )
+    fine_tune_epochs: int = _option(
+        10, "epochs of stage 2: the whole model unfrozen (0: skip fine-tuning)"
+    )
+    fine_tune_learning_rate: float = _option(1e-5, "Adam learning rate of stage 2")
+    seed: int = _option(1337, "random seed of shuffling, augmentation and initialisation")
+    deterministic: bool = _option(
+        False,
+        "TensorFlow op determinism (enable_op_determinism): reruns give the same weights, "
+        "slower; not in the guide",
+    )
+    training_loop: str = _option(
+        "fit",
+        "'fit': Keras fit(); 'custom': the guide's tf.GradientTape loop (same stages and logs)",
+        TRAINING_LOOPS,
+    )
+    # Opt-ins that depart from the guide: all off in `full`, which is the guide exactly.
+    # Without augmentation the frozen base sees the same pixels every head epoch.
+    feature_cache: bool = _option(
+        False,
+        "opt-in: with --no-augment, run the frozen base once per example and train the head on "
+        "the cached features (the guide's 'lighter workflow')",
+    )
+    # The guide keeps the last epoch: stage 2 starts from head epoch 20, the model is epoch 10.
+    restore_best_weights: bool = _option(
+        False, "opt-in: end each stage with the weights of its epoch with the lowest eval loss"
+    )
+    early_stopping_patience: int = _option(
+        0, "opt-in: stop a stage after this many epochs without eval-loss improvement (0: never)"
+    )
+    mixed_precision: str = _option(
+        "none",
+        "compute dtype of the layers (logits and loss stay float32; float16 gets loss scaling)",
+        MIXED_PRECISION_MODES,
+    )
+    jit_compile: bool = _option(False, "compile the training step with XLA")
 
 
 @dataclass(frozen=True)
 class EvaluationConfig:
     """What it takes for a model to be blessed and pushed."""
 
-    min_accuracy: float = 0.95
-    # A new model is not blessed if its accuracy falls more than this below the
-    # latest blessed model's (change threshold; skipped on the first run).
-    max_accuracy_drop: float = 0.01
-    model_name: str = "cats_vs_dogs"
+    min_accuracy: float = _option(
+        0.95, "bless only a model whose test accuracy is at least this (a fraction)"
+    )
+    max_accuracy_drop: float = _option(
+        0.01,
+        "bless only a model whose test accuracy is at most this much (a fraction) below the "
+        "latest blessed model's; skipped on the first run",
+    )
+    model_name: str = _option(
+        "cats_vs_dogs", "directory name of the model under the serving dir: <serving dir>/<name>/N"
+    )
 
 
 @dataclass(frozen=True)
 class RunnerConfig:
     """Where the run writes and how Beam executes locally."""
 
-    pipeline_name: str = "image-transfer-learning"
-    output_dir: str = "outputs"
-    # Where blessed models are published; empty: <output dir>/serving. Must be a
-    # file system with atomic rename (a local or mounted directory, not a bucket).
-    serving_dir: str = ""
-    beam_direct_running_mode: str = "in_memory"  # ~30% faster than multi_processing on 2 cores
-    beam_direct_num_workers: int = 1
-    enable_cache: bool = True
-    verbose: bool = False
+    pipeline_name: str = _option(
+        "image-transfer-learning", "pipeline name in ML Metadata and on Kubeflow"
+    )
+    output_dir: str = _option(
+        "outputs", "where runs write: pipeline_root/, metadata.sqlite, logs/, reports/"
+    )
+    serving_dir: str = _option(
+        "",
+        "where blessed models are published, with atomic rename (a local or mounted "
+        "directory, not a bucket); empty: <output dir>/serving",
+    )
+    beam_direct_running_mode: str = _option(
+        "in_memory",
+        "how Beam's DirectRunner runs (in_memory is ~30% faster than multi_processing on 2 cores)",
+        BEAM_RUNNING_MODES,
+    )
+    beam_direct_num_workers: int = _option(1, "parallel workers of Beam's DirectRunner")
+    enable_cache: bool = _option(
+        True, "reuse the outputs of components whose inputs and settings did not change"
+    )
+    verbose: bool = _option(
+        False,
+        "show library output (TensorFlow, TFDS, Beam, absl) on the terminal too; "
+        "a run keeps it in its log file either way",
+    )
 
 
 @dataclass(frozen=True)
@@ -138,30 +215,48 @@ class KubeflowConfig:
     (`kubeflow.config_checks`); local runs ignore it.
     """
 
-    image: str = "tfx-image-transfer:0.1.0"  # built from the top-level Dockerfile
-    trainer_cpu: str = "8"  # Kubernetes quantity: "8", "500m"
-    trainer_memory: str = "32G"  # Kubernetes quantity: "32G", "16Gi"
-    trainer_gpus: int = 1  # 0 runs the Trainer on CPU nodes
-    trainer_accelerator: str = "nvidia.com/gpu"  # the extended resource the device plugin offers
-    # Where GPU Trainers go: "label=value,..." and taints "key[=value]:Effect,...".
-    gpu_node_selector: str = "nvidia.com/gpu.present=true"
-    gpu_tolerations: str = "nvidia.com/gpu:NoSchedule"
-    beam_runner: str = "DirectRunner"
-    # Extra Beam flags, e.g. "--project=p --region=r --temp_location=gs://b/tmp".
-    beam_options: str = ""
-    beam_setup_file: str = "/pipeline/setup.py"  # ships this project to Beam workers (image path)
-    kfp_host: str = ""  # empty: $KF_PIPELINES_ENDPOINT
-    kfp_namespace: str = ""  # the profile namespace on multi-user Kubeflow; empty: single-user
-    kfp_experiment: str = "image-transfer-learning"
-    # The cluster's ML Metadata gRPC service, as pods reach it: where KFP records every
-    # run, and where the baseline (latest blessed model) is looked up.
-    kfp_mlmd_host: str = "metadata-grpc-service.kubeflow"
-    kfp_mlmd_port: int = MLMD_GRPC_PORT
-    # The PersistentVolumeClaim mounted at --serving-dir in the Pusher's pod (the model
-    # server mounts it too): versions are published by atomic rename, which buckets lack.
-    serving_pvc: str = ""
-    cron: str = "0 0 3 * * *"  # KFP's 6-field cron: seconds minutes hours day month weekday
-    max_concurrency: int = 1
+    image: str = _option(
+        "tfx-image-transfer:0.1.0", "container image of every step (the top-level Dockerfile)"
+    )
+    trainer_cpu: str = _option("8", "CPU request of the Trainer, a Kubernetes quantity: 8, 500m")
+    trainer_memory: str = _option(
+        "32G", "memory request of the Trainer, a Kubernetes quantity: 32G, 16Gi"
+    )
+    trainer_gpus: int = _option(1, "GPUs of the Trainer (0: run it on CPU nodes)")
+    trainer_accelerator: str = _option(
+        "nvidia.com/gpu", "the extended resource the GPU device plugin offers"
+    )
+    gpu_node_selector: str = _option(
+        "nvidia.com/gpu.present=true", "where GPU Trainers go: label=value,..."
+    )
+    gpu_tolerations: str = _option(
+        "nvidia.com/gpu:NoSchedule", "taints GPU Trainers tolerate: key[=value]:Effect,..."
+    )
+    beam_runner: str = _option(
+        "DirectRunner", "Beam runner of the Beam-powered steps (DirectRunner, DataflowRunner, ...)"
+    )
+    beam_options: str = _option(
+        "", "extra Beam flags, e.g. '--project=p --region=r --temp_location=gs://b/tmp'"
+    )
+    beam_setup_file: str = _option(
+        "/pipeline/setup.py", "setup.py that ships this project to Beam workers (image path)"
+    )
+    kfp_host: str = _option("", "KFP API endpoint; empty: $KF_PIPELINES_ENDPOINT")
+    kfp_namespace: str = _option("", "profile namespace on multi-user Kubeflow; empty: single-user")
+    kfp_experiment: str = _option("image-transfer-learning", "KFP experiment of the runs")
+    # Where KFP records every run, and where the baseline (latest blessed model) is looked up.
+    kfp_mlmd_host: str = _option(
+        "metadata-grpc-service.kubeflow", "the cluster's ML Metadata gRPC host, as pods reach it"
+    )
+    kfp_mlmd_port: int = _option(MLMD_GRPC_PORT, "the cluster's ML Metadata gRPC port")
+    # The model server mounts the claim too: versions are published by atomic rename.
+    serving_pvc: str = _option(
+        "", "PersistentVolumeClaim mounted at --serving-dir in the Pusher's pod"
+    )
+    cron: str = _option(
+        "0 0 3 * * *", "schedule, in KFP's 6-field cron: seconds minutes hours day month weekday"
+    )
+    max_concurrency: int = _option(1, "scheduled runs allowed at the same time")
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,23 @@ and ignore every other name. A version is copied into a hidden temporary
 directory next to the versions, then renamed into place: a rename within one
 file system is atomic, so a reader sees either no version or a complete one,
 even when the writer is killed half-way (the hidden directory is left behind,
-and ignored).
+ignored, and removed by the next publication once its writer is dead).
+
+Each version records a content digest of the SavedModel it holds
+(`assets.extra/content_digest.sha256`; TF Serving ignores `assets.extra`), so
+"is this model already the latest version?" is one comparison, and publishing
+the same model twice can be refused by the caller (`serving_version_of`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
 
 _INCOMING_PREFIX = ".incoming-"
+DIGEST_FILE = os.path.join("assets.extra", "content_digest.sha256")
 
 
 def versions(model_serving_dir: str) -> list[int]:
@@ -35,8 +42,75 @@ def incomplete_copies(model_serving_dir: str) -> list[str]:
     )
 
 
+def content_digest(saved_model_dir: str) -> str:
+    """SHA-256 over the relative path and bytes of every file (the digest file excepted)."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(saved_model_dir):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            relative = os.path.relpath(path, saved_model_dir)
+            if relative == DIGEST_FILE:
+                continue
+            digest.update(relative.encode() + b"\0")
+            with open(path, "rb") as f:
+                while block := f.read(1 << 20):
+                    digest.update(block)
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def recorded_digest(version_dir: str) -> str:
+    """The digest recorded when the version was published; computed for older versions."""
+    try:
+        with open(os.path.join(version_dir, DIGEST_FILE)) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return content_digest(version_dir)
+
+
+def serving_version_of(saved_model_dir: str, model_serving_dir: str) -> tuple[int, str] | None:
+    """(version, path) when the latest version holds exactly this SavedModel, else None.
+
+    Only the latest version counts: a model served before and replaced since
+    (e.g. before a rollback) is published again when asked.
+    """
+    published = versions(model_serving_dir)
+    if not published:
+        return None
+    path = os.path.join(model_serving_dir, str(published[-1]))
+    if recorded_digest(path) != content_digest(saved_model_dir):
+        return None
+    return published[-1], path
+
+
+def remove_abandoned_copies(model_serving_dir: str) -> list[str]:
+    """Deletes the temporary copies whose writer process is gone; returns what it removed."""
+    removed = []
+    for path in incomplete_copies(model_serving_dir):
+        pid = os.path.basename(path)[len(_INCOMING_PREFIX) :].split("-")[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue  # a publication in progress
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
 def publish_version(saved_model_dir: str, model_serving_dir: str) -> tuple[int, str]:
     """Copies a SavedModel in as the next version (highest + 1, starting at 1).
+
+    The copy records its content digest; copies abandoned by dead writers are
+    removed first.
 
     Returns:
         (version, path of the version directory).
@@ -53,10 +127,14 @@ def publish_version(saved_model_dir: str, model_serving_dir: str) -> tuple[int, 
     if not os.path.exists(os.path.join(saved_model_dir, "saved_model.pb")):
         raise FileNotFoundError(f"no SavedModel in {saved_model_dir} (saved_model.pb missing)")
     os.makedirs(model_serving_dir, exist_ok=True)
-    incoming = tempfile.mkdtemp(prefix=_INCOMING_PREFIX, dir=model_serving_dir)
+    remove_abandoned_copies(model_serving_dir)
+    incoming = tempfile.mkdtemp(prefix=f"{_INCOMING_PREFIX}{os.getpid()}-", dir=model_serving_dir)
     try:
         copy = os.path.join(incoming, "model")
         shutil.copytree(saved_model_dir, copy)
+        os.makedirs(os.path.dirname(os.path.join(copy, DIGEST_FILE)), exist_ok=True)
+        with open(os.path.join(copy, DIGEST_FILE), "w") as f:
+            f.write(content_digest(copy) + "\n")
         while True:
             version = max(versions(model_serving_dir), default=0) + 1
             target = os.path.join(model_serving_dir, str(version))

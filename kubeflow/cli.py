@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     submit.add_argument("--run-name", help="default: <pipeline-name> <UTC time>")
     commands.add_parser("schedule", help="compile and create the recurring run on --cron")
     runs = commands.add_parser("runs", help="list the experiment's recent runs with their state")
-    runs.add_argument("--limit", type=int, default=RUNS_LIMIT)
+    runs.add_argument(
+        "--limit", type=int, default=RUNS_LIMIT, help=f"newest runs shown [default: {RUNS_LIMIT}]"
+    )
     commands.add_parser("unschedule", help="delete the recurring run created by `schedule`")
     for command in commands.choices.values():
         flags.add_config_arguments(command)

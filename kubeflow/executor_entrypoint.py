@@ -12,6 +12,9 @@ This entrypoint takes the same arguments, and before handing over to TFX:
    (`--json_serialized_inputs_spec_args`, compiled with pipeline spec 2.1);
 2. restores `split_names` of split-aware artifacts that lack them from the
    artifact's directory, where TFX writes one `Split-<name>` folder per split.
+
+It also tells TFX which class writes the KFP-native `system.HTML` artifact of the
+RunReport component: TFX otherwise reads a custom type's title as its import path.
 """
 
 from __future__ import annotations
@@ -24,11 +27,18 @@ from absl import app
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.dsl.io import fileio
+from tfx.orchestration.kubeflow.v2 import compiler_utils
 from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
 from tfx.types import artifact_utils
 
+from pipeline.report.component import HtmlReport
+
 SPLIT_NAMES = "split_names"
 _SPLIT_DIR_PREFIX = "Split-"
+
+compiler_utils.TITLE_TO_CLASS_PATH.setdefault(
+    HtmlReport.TYPE_NAME, f"{HtmlReport.__module__}.{HtmlReport.__name__}"
+)
 
 
 def restore_input_artifacts(

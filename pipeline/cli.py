@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import warnings
 
 from core import config as config_lib
 from pipeline import flags
+from pipeline.quiet import quiet_libraries
+
+# The local commands use every section but Kubeflow's (only `python -m kubeflow` has those);
+# `sample_examples` is generate-sample's alone.
+_RUN_SECTIONS = ("data", "training", "evaluation", "runner")
+_RUN_FIELDS = flags.fields_of(*_RUN_SECTIONS, without=("sample_examples",))
+# Where pushed models are: `<serving dir>/<model name>/<version>`.
+_SERVING_FIELDS = ("output_dir", "serving_dir", "model_name", "verbose")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,20 +28,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="run the whole pipeline locally (LocalDagRunner)")
-    flags.add_config_arguments(run)
+    run = commands.add_parser(
+        "run",
+        help="run the whole pipeline locally (LocalDagRunner)",
+        usage="python -m pipeline run [--profile {sample,full}] [options]",
+    )
+    flags.add_config_arguments(run, sections=_RUN_SECTIONS, fields=_RUN_FIELDS)
 
     predict = commands.add_parser("predict", help="score image files with a pushed model")
-    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="JPEG/PNG/GIF/BMP files")
     predict.add_argument("--model", help="SavedModel dir (default: latest pushed version)")
-    flags.add_config_arguments(predict)
+    flags.add_config_arguments(predict, sections=_RUN_SECTIONS, fields=_SERVING_FIELDS)
 
     generate = commands.add_parser(
         "generate-sample",
         help="write the offline sample dataset in TFDS format "
         "(--num-classes N --dataset-name NAME --data-dir DIR)",
     )
-    flags.add_config_arguments(generate)
+    flags.add_config_arguments(
+        generate, sections=("data", "runner"), fields=("data_dir", "sample_examples", "verbose")
+    )
     generate.add_argument(
         "--if-missing", action="store_true", help="do nothing when it is already there"
     )
@@ -44,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     flags.add_config_arguments(show_config)
     show_config.add_argument("--json", action="store_true", help="machine-readable output")
+    report = commands.add_parser("report", help="rebuild (or open) the HTML report of a run")
+    report.add_argument(
+        "run_id", nargs="?", metavar="RUN_ID", help="a run id (default: the newest run)"
+    )
+    report.add_argument("--open", action="store_true", help="open it in the web browser")
+    flags.add_config_arguments(report, sections=("runner",), fields=("output_dir", "verbose"))
 
     _add_models_commands(commands)
 
@@ -58,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         "generate-sample": _generate,
         "models": _models,
         "config": _show_config,
+        "report": _report,
     }[args.command](config, args)
 
 
@@ -74,7 +94,10 @@ def _add_models_commands(commands: argparse._SubParsersAction) -> None:
     )
     promote.add_argument("model_id", type=int, metavar="ID", help="model id from `models list`")
     promote.add_argument(
-        "--force", action="store_true", help="promote an unblessed model (needs --reason)"
+        "--force",
+        action="store_true",
+        help="promote an unblessed model, or publish again the model already serving as the "
+        "latest version (needs --reason)",
     )
     rollback = actions.add_parser(
         "rollback", help="publish again the model served before the current one (recorded)"
@@ -94,15 +117,28 @@ def _add_models_commands(commands: argparse._SubParsersAction) -> None:
             "--mlmd-host", help="MLMD gRPC host (default: <output dir>/metadata.sqlite)"
         )
         action.add_argument(
-            "--mlmd-port", type=int, default=config_lib.MLMD_GRPC_PORT, help="MLMD gRPC port"
+            "--mlmd-port",
+            type=int,
+            default=config_lib.MLMD_GRPC_PORT,
+            help="MLMD gRPC port [default: %(default)s]",
         )
-        flags.add_config_arguments(action)
+    for action in (list_, show):
+        flags.add_config_arguments(action, sections=("runner",), fields=("output_dir", "verbose"))
+    for action in (promote, rollback):
+        flags.add_config_arguments(action, sections=_RUN_SECTIONS, fields=_SERVING_FIELDS)
 
 
 def _run(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
     if not config.runner.verbose:
         # Import-time deprecation notices of Google client libraries, not about this run.
         warnings.filterwarnings("ignore", category=FutureWarning)
+    from pipeline import run_lock
+
+    try:
+        run_lock.ensure_free(config.output_dir)
+    except run_lock.RunLockedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     from pipeline.local_runner import LATEST_RUN_FILE, run_locally
     from pipeline.preflight import PreflightError
 
@@ -130,19 +166,22 @@ def _run(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
 
 
 def _predict(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
-    from pipeline.predict import latest_model_dir, predict_files
-
+    with quiet_libraries(config.runner.verbose):
+        from pipeline import predict
     try:
-        model_dir = args.model or latest_model_dir(config.model_serving_dir)
-    except FileNotFoundError as error:
+        # Warnings about skipped versions are collected, then printed outside the quiet block.
+        with quiet_libraries(config.runner.verbose):
+            if args.model:
+                model_dir, serve, skipped = args.model, predict.load_image_signature(args.model), []
+            else:
+                model_dir, serve, skipped = predict.load_newest_model(config.model_serving_dir)
+            predictions = predict.predict_files(serve, args.images)
+    except (FileNotFoundError, predict.ModelLoadError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    for warning in skipped:
+        print(f"warning: {warning}; skipped", file=sys.stderr)
     print(f"model: {model_dir}")
-    try:
-        predictions = predict_files(model_dir, args.images)
-    except ValueError as error:  # a model without the signature predict needs
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     for p in predictions:
         if p.error:
             print(f"{p.path}\terror: {p.error}")
@@ -152,19 +191,45 @@ def _predict(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int
 
 
 def _generate(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
-    from pipeline import sample_data
+    with quiet_libraries(config.runner.verbose, stdout=True):
+        from pipeline import sample_data
 
-    data = config.data
-    if args.if_missing and sample_data.is_prepared(config.data_dir, data.dataset_name):
+        data = config.data
+        prepared = args.if_missing and sample_data.is_prepared(config.data_dir, data.dataset_name)
+    if prepared:
         print(f"sample dataset already in {config.data_dir}")
         return 0
-    path = sample_data.generate_sample_dataset(
-        config.data_dir,
-        data.sample_examples,
-        num_classes=data.num_classes,
-        dataset_name=data.dataset_name,
+    print(
+        f"writing the sample dataset ({config.data.sample_examples} images) to "
+        f"{config.data_dir} ...",
+        end="" if not config.runner.verbose else "\n",
+        flush=True,
     )
-    print(f"sample dataset written to {path}")
+    with quiet_libraries(config.runner.verbose, stdout=True):
+        path = sample_data.generate_sample_dataset(
+            config.data_dir,
+            data.sample_examples,
+            num_classes=data.num_classes,
+            dataset_name=data.dataset_name,
+        )
+    print(f" done: {path}")
+    return 0
+
+
+def _report(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
+    with quiet_libraries(config.runner.verbose):  # matplotlib may build its font cache
+        from pipeline.report import local as report
+    try:
+        with quiet_libraries(config.runner.verbose):
+            path = report.write_report(config.output_dir, args.run_id)
+    except report.ReportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(path)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open("file://" + path)
     return 0
 
 
@@ -182,45 +247,53 @@ def _show_config(config: config_lib.PipelineConfig, args: argparse.Namespace) ->
 
 
 def _models(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
-    if not config.runner.verbose:
-        # Reading metrics imports TensorFlow: keep its start-up chatter off the terminal.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        warnings.filterwarnings("ignore")
-        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    from core.metadata import store
+
+    try:
+        with quiet_libraries(config.runner.verbose):
+            output = _models_output(config, args)
+    except store.MetadataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(output)
+    return 0
+
+
+def _models_output(config: config_lib.PipelineConfig, args: argparse.Namespace) -> str:
+    """What `models ...` prints; MetadataError when it cannot do what was asked."""
     from core.metadata import models, store
     from pipeline.registry import commands
 
     target = store.Target(
         sqlite_path=config.metadata_path, host=args.mlmd_host, port=args.mlmd_port
     )
-    try:
-        db = store.connect(target)
-        if args.models_command == "list":
-            records = models.list_models(db)
-            if args.json:
-                print(commands.to_json([commands.model_summary(r) for r in records]))
-            else:
-                print(commands.format_table(records))
-        elif args.models_command == "show":
-            details = commands.show(db, args.model_id)
-            print(commands.to_json(details) if args.json else commands.format_details(details))
-        else:
-            model_serving_dir = os.path.join(
-                os.path.abspath(args.to or config.serving_dir), config.evaluation.model_name
-            )
-            if args.models_command == "promote":
-                model_id = args.model_id
-                publication = commands.promote(
-                    db, model_id, model_serving_dir, reason=args.reason, force=args.force
-                )
-            else:
-                record, publication = commands.rollback(db, model_serving_dir, reason=args.reason)
-                model_id = record.id
-            print(
-                f"model {model_id} is version {publication.version}: {publication.path} "
-                f"({publication.action} recorded in ML Metadata at {target.describe()})"
-            )
-    except store.MetadataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    db = store.connect(target)
+    if args.models_command == "list":
+        records = models.list_models(db)
+        if args.json:
+            return commands.to_json([commands.model_summary(r) for r in records])
+        return commands.format_table(records)
+    if args.models_command == "show":
+        details = commands.show(db, args.model_id)
+        return commands.to_json(details) if args.json else commands.format_details(details)
+    model_serving_dir = os.path.join(
+        os.path.abspath(args.to or config.serving_dir), config.evaluation.model_name
+    )
+    if args.models_command == "promote":
+        model_id = args.model_id
+        publication = commands.promote(
+            db, model_id, model_serving_dir, reason=args.reason, force=args.force
+        )
+    else:
+        record, publication = commands.rollback(db, model_serving_dir, reason=args.reason)
+        model_id = record.id
+    if publication.action == commands.ALREADY_SERVING:
+        return (
+            f"model {model_id} is already serving as version {publication.version}: "
+            f"{publication.path} (nothing published; add --force --reason '...' to "
+            "publish it again as a new version)"
+        )
+    return (
+        f"model {model_id} is version {publication.version}: {publication.path} "
+        f"({publication.action} recorded in ML Metadata at {target.describe()})"
+    )

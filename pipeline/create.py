@@ -22,13 +22,21 @@ from components.latest_blessed_model.component import (
 )
 from components.tfds_example_gen.component import TfdsExampleGen
 from components.versioned_pusher.component import VersionedPusher
+from core.code_fingerprint import code_fingerprint
 from core.config import PipelineConfig
 from core.metadata.store import Target
 from pipeline.data_validation import SCHEMA_SPLITS, make_custom_validation_config
 from pipeline.evaluation import make_eval_config
+from pipeline.report.component import RunReport
 
 PREPROCESSING_FN = "trainer_module.preprocessing.preprocessing_fn"
 RUN_FN = "trainer_module.run.run_fn"
+# Key of the code fingerprint in Transform's and Trainer's custom_config.
+CODE_FINGERPRINT = "code_fingerprint"
+
+
+def _module(dotted_function: str) -> str:
+    return dotted_function.rpartition(".")[0]
 
 
 def create_pipeline(
@@ -38,6 +46,7 @@ def create_pipeline(
     include_resolver: bool = True,
     baseline_lookup: Target | None = None,
     custom_label_validation: bool = True,
+    run_report: bool = False,
 ) -> Pipeline:
     """ExampleGen -> Statistics/Schema/Validator -> Transform -> Trainer -> Evaluator -> Pusher.
 
@@ -57,13 +66,18 @@ def create_pipeline(
             that every label is a known class. TFX 1.16's Kubeflow v2 compiler
             rejects the proto placeholder this check is passed as, so the
             Kubeflow variant validates against the schema only.
+        run_report: whether a last RunReport component writes the run report
+            as an HTML artifact (on Kubeflow, where the KFP UI shows it; local
+            runs write it after the pipeline, with the component timeline).
 
     Returns:
         The TFX Pipeline (nothing runs until an orchestrator runs it).
 
     Functions run inside Transform and Trainer are referenced by dotted path into
     the installed package, not by module file, so no orchestrator has to
-    package and upload them.
+    package and upload them. Their `custom_config` carries a fingerprint of the
+    code they import (core.code_fingerprint), so TFX's cache key changes with
+    that code: an edited trainer re-runs the Trainer, not Transform.
     """
     data = config.data
     example_gen = TfdsExampleGen(
@@ -95,7 +109,10 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config={"image_size": data.image_size},
+        custom_config={
+            "image_size": data.image_size,
+            CODE_FINGERPRINT: code_fingerprint(_module(PREPROCESSING_FN)),
+        },
         splits_config=transform_pb2.SplitsConfig(analyze=["train"], transform=["train", "eval"]),
     )
     trainer = Trainer(
@@ -110,6 +127,7 @@ def create_pipeline(
             "num_classes": data.num_classes,
             "training": dataclasses.asdict(config.training),
             "profile": config.profile,  # recorded in MLMD for `models list`
+            CODE_FINGERPRINT: code_fingerprint(_module(RUN_FN)),
         },
     )
     components = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer]
@@ -153,6 +171,16 @@ def create_pipeline(
         ),
     ).with_id("Pusher")
     components += [evaluator, pusher]
+    if run_report:
+        components.append(
+            RunReport(
+                config,
+                examples=example_gen.outputs["examples"],
+                model=trainer.outputs["model"],
+                evaluation=evaluator.outputs["evaluation"],
+                blessing=evaluator.outputs["blessing"],
+            )
+        )
 
     return Pipeline(
         pipeline_name=config.runner.pipeline_name,

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import json
 import re
-
-import tensorflow_model_analysis as tfma
+from typing import TYPE_CHECKING
 
 from core import features
 from core.config import EvaluationConfig
+from pipeline import tfma_results
+
+if TYPE_CHECKING:
+    import tensorflow_model_analysis as tfma
 
 ACCURACY = "binary_accuracy"
 MULTI_CLASS_ACCURACY = "accuracy"  # more than two classes
 AUC_PR = "auc_pr"
 DECISION_THRESHOLD = 0.5
+# Plots for the run report: ROC and precision-recall curves come from the confusion
+# matrices at these many thresholds; calibration from this many probability buckets.
+ROC_THRESHOLDS = 200
+CALIBRATION_BUCKETS = 10
+CONFUSION_MATRIX_PLOT = "confusion_matrix_plot"
+CALIBRATION_PLOT = "calibration_plot"
 _CONFUSION_CELLS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 
 
@@ -31,6 +40,9 @@ def make_eval_config(config: EvaluationConfig, num_classes: int = 2) -> tfma.Eva
     Thresholds apply to the overall slice only: the per-label slices are there
     to show where a model fails, and a label slice's accuracy is its recall.
     """
+    # Imported here: reading results (`models list`) must not pay for TensorFlow.
+    import tensorflow_model_analysis as tfma
+
     overall = tfma.SlicingSpec()
     accuracy_threshold = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(lower_bound={"value": config.min_accuracy}),
@@ -69,6 +81,18 @@ def make_eval_config(config: EvaluationConfig, num_classes: int = 2) -> tfma.Eva
                     tfma.MetricConfig(class_name="Calibration"),
                     tfma.MetricConfig(
                         class_name="ConfusionMatrixAtThresholds", config=at_threshold
+                    ),
+                    tfma.MetricConfig(
+                        class_name="ConfusionMatrixPlot",
+                        config=json.dumps(
+                            {"name": CONFUSION_MATRIX_PLOT, "num_thresholds": ROC_THRESHOLDS}
+                        ),
+                    ),
+                    tfma.MetricConfig(
+                        class_name="CalibrationPlot",
+                        config=json.dumps(
+                            {"name": CALIBRATION_PLOT, "num_buckets": CALIBRATION_BUCKETS}
+                        ),
                     ),
                 ]
             )
@@ -139,7 +163,7 @@ def failed_thresholds(evaluation_uri: str) -> list[str]:
     Empty when every threshold held. Reads the `validations` file the Evaluator
     wrote next to its metrics.
     """
-    result = tfma.load_validation_result(evaluation_uri)
+    result = tfma_results.load_validation_result(evaluation_uri)
     reasons = []
     for per_slice in result.metric_validations_per_slice:
         for failure in per_slice.failures:
@@ -160,20 +184,24 @@ def _describe_failure(failure) -> str:
     return f"{key.name} = {value:.4f} is below the value threshold {bound:.4f}"
 
 
-def metrics_by_slice(evaluation_uri: str) -> dict[str, dict[str, float]]:
-    """The candidate model's metrics: "overall" and one entry per label slice ("label=1").
+def metrics_by_slice(evaluation_uri: str, model: str = "candidate") -> dict[str, dict[str, float]]:
+    """A model's metrics: "overall" and one entry per label slice ("label=1").
+
+    `model` is "candidate" (the model just trained) or "baseline" (the model it
+    was compared against, when the Evaluator had one).
 
     The confusion matrix at the decision threshold is flattened into
     true/false positives/negatives so every value is one number.
     """
     result: dict[str, dict[str, float]] = {}
-    for per_slice in tfma.load_metrics(evaluation_uri):
+    for per_slice in tfma_results.load_metrics(evaluation_uri):
         keys = per_slice.slice_key.single_slice_keys
         name = ",".join(f"{k.column}={_slice_value(k)}" for k in keys) or "overall"
         metrics = result.setdefault(name, {})
         for entry in per_slice.metric_keys_and_values:
             key, value = entry.key, entry.value
-            if key.is_diff or key.model_name not in ("", "candidate"):
+            # Without a baseline TFMA leaves the candidate's model name empty.
+            if key.is_diff or (key.model_name or "candidate") != model:
                 continue
             if value.HasField("double_value"):
                 metrics[_metric_name(key)] = value.double_value.value

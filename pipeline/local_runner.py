@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -13,7 +15,9 @@ from core.config import PipelineConfig
 from pipeline import run_summary
 from pipeline.create import create_pipeline
 from pipeline.preflight import check_inputs
-from pipeline.run_logging import captured_output
+from pipeline.report import local as report
+from pipeline.run_lock import output_dir_lock
+from pipeline.run_logging import ProgressView, captured_output
 
 LATEST_RUN_FILE = "latest_run.json"
 
@@ -29,17 +33,32 @@ def run_locally(config: PipelineConfig) -> run_summary.RunSummary:
 
     Raises:
         PreflightError: before anything runs, when data or weights are missing.
-        RuntimeError: a component failed; the partial summary has been written first.
+        RuntimeError: a component failed (the partial summary has been written
+            first); another run holds the output directory (run_lock); the
+            output directory or its log cannot be written (e.g. disk full).
     """
-    check_inputs(config)
-    os.makedirs(config.output_dir, exist_ok=True)
+    with contextlib.ExitStack() as held:
+        try:
+            os.makedirs(config.output_dir, exist_ok=True)
+            held.enter_context(output_dir_lock(config.output_dir))
+        except OSError as error:
+            raise RuntimeError(_cannot_write(config.output_dir, error)) from error
+        check_inputs(config)
+        return _run_and_summarize(config)
+
+
+def _run_and_summarize(config: PipelineConfig) -> run_summary.RunSummary:
     log_path = os.path.join(config.output_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
     pipeline = create_pipeline(
         config,
         metadata_connection_config=metadata.sqlite_metadata_connection_config(config.metadata_path),
     )
     failure: BaseException | None = None
-    with captured_output(log_path, verbose=config.runner.verbose) as view:
+    with contextlib.ExitStack() as captured:
+        try:
+            view = captured.enter_context(captured_output(log_path, config.runner.verbose))
+        except OSError as error:
+            raise RuntimeError(_cannot_write(config.output_dir, error)) from error
         view.print(f"pipeline {config.runner.pipeline_name}, profile {config.profile}")
         view.print(f"full log: {log_path}")
         try:
@@ -47,12 +66,51 @@ def run_locally(config: PipelineConfig) -> run_summary.RunSummary:
         except Exception as error:  # reported below, after the summary is written
             logging.exception("pipeline run failed")
             failure = error
-    summary = run_summary.summarize_latest_run(
-        config.metadata_path, config.runner.pipeline_name, config.profile
-    )
-    summary.log_file = log_path
-    with open(os.path.join(config.output_dir, LATEST_RUN_FILE), "w") as f:
-        f.write(summary.to_json())
+        failed = f"the pipeline failed: {failure}. Full log: {log_path}" if failure else ""
+        try:
+            summary = run_summary.summarize_latest_run(
+                config.metadata_path, config.runner.pipeline_name, config.profile
+            )
+            summary.log_file = log_path
+            summary.report = _write_report(config, summary, view)
+            with open(os.path.join(config.output_dir, LATEST_RUN_FILE), "w") as f:
+                f.write(summary.to_json())
+        except (OSError, LookupError) as error:  # e.g. a full disk: say so, with the failure
+            problem = (
+                _cannot_write(config.output_dir, error) if isinstance(error, OSError) else error
+            )
+            raise RuntimeError("; ".join(filter(None, [failed, str(problem)]))) from error
     if failure is not None:
-        raise RuntimeError(f"the pipeline failed: {failure}. Full log: {log_path}") from failure
+        raise RuntimeError(failed) from failure
+    if view.log_error is not None:
+        raise RuntimeError(
+            f"the run completed but its log could not be written ({view.log_error.strerror}): "
+            f"{log_path} is incomplete; free space under {config.output_dir}"
+        )
     return summary
+
+
+def _cannot_write(output_dir: str, error: OSError) -> str:
+    return (
+        f"cannot write to the output directory {output_dir}: {error.strerror or error} "
+        f"({error.filename or output_dir}). Free space there, fix its permissions, "
+        "or choose another --output-dir"
+    )
+
+
+def _write_report(
+    config: PipelineConfig, summary: run_summary.RunSummary, view: ProgressView
+) -> str | None:
+    """The run's HTML report, blessed or not. A report that fails costs the run nothing:
+    the error goes to the log and the summary has no report path."""
+    started = time.monotonic()
+    view.print("▶ report")
+    try:
+        report.record_run(config.output_dir, dataclasses.asdict(summary), config)
+        path = report.write_report(config.output_dir, summary.run_id)
+    except Exception as error:  # noqa: BLE001 - the model is trained and pushed already
+        logging.exception("the run report failed")
+        view.print(f"✘ report: {error} (details in the full log)")
+        return None
+    view.print(f"✔ report ({time.monotonic() - started:.1f} s)")
+    return path

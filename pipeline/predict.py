@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import tensorflow as tf
@@ -22,19 +23,95 @@ class Prediction:
     error: str | None = None
 
 
+class ModelLoadError(ValueError):
+    """A directory is not a usable SavedModel for predict; the message names it and why."""
+
+
 def latest_model_dir(model_serving_dir: str) -> str:
-    """The highest numbered version under `<serving_dir>/<model_name>/`."""
-    versions = (
-        [v for v in os.listdir(model_serving_dir) if v.isdigit()]
+    """The highest numbered version under `<serving_dir>/<model_name>/` that looks complete."""
+    return newest_complete_versions(model_serving_dir)[0][0]
+
+
+def newest_complete_versions(model_serving_dir: str) -> tuple[list[str], list[str]]:
+    """(complete version dirs, newest first; warnings about newer incomplete ones).
+
+    A version is complete when it has its saved_model.pb and its variables
+    index. Versions are renamed into place whole (core.serving_layout), but a
+    directory can still be damaged afterwards, or copied in by hand.
+
+    Raises:
+        FileNotFoundError: no complete version at all.
+    """
+    numbers = (
+        sorted((int(v) for v in os.listdir(model_serving_dir) if v.isdigit()), reverse=True)
         if os.path.isdir(model_serving_dir)
         else []
     )
-    if not versions:
+    complete, warnings = [], []
+    for number in numbers:
+        path = os.path.join(model_serving_dir, str(number))
+        missing = [
+            name
+            for name in ("saved_model.pb", os.path.join("variables", "variables.index"))
+            if not os.path.exists(os.path.join(path, name))
+        ]
+        if missing:
+            warnings.append(f"version {number} is incomplete ({', '.join(missing)} missing)")
+        else:
+            complete.append(path)
+    if not complete:
         raise FileNotFoundError(
-            f"no pushed model under {model_serving_dir}: run the pipeline until a model is "
-            "blessed and pushed, or pass --model DIR"
+            f"no complete pushed model under {model_serving_dir}"
+            + (f" ({'; '.join(warnings)})" if warnings else "")
+            + ": run the pipeline until a model is blessed and pushed, or pass --model DIR"
         )
-    return os.path.join(model_serving_dir, max(versions, key=int))
+    return complete, warnings
+
+
+def load_image_signature(model_dir: str) -> Callable[..., dict[str, tf.Tensor]]:
+    """The model's `serving_image_bytes` signature.
+
+    Raises:
+        ModelLoadError: not a SavedModel, a damaged one, or one without that signature.
+    """
+    if not os.path.exists(os.path.join(model_dir, "saved_model.pb")):
+        raise ModelLoadError(
+            f"{model_dir} is not a SavedModel (no saved_model.pb): pass a version directory "
+            "such as <serving dir>/<model name>/<version>"
+        )
+    try:
+        signatures = tf.saved_model.load(model_dir).signatures
+    except (OSError, ValueError, tf.errors.OpError) as error:
+        reason = _reason(error) if isinstance(error, tf.errors.OpError) else str(error)
+        raise ModelLoadError(f"cannot load the SavedModel in {model_dir}: {reason}") from error
+    if IMAGE_BYTES_SIGNATURE not in signatures:
+        raise ModelLoadError(
+            f"{model_dir} has no {IMAGE_BYTES_SIGNATURE!r} signature (signatures: "
+            f"{', '.join(signatures)}): it was trained by an older version; run the pipeline again"
+        )
+    return signatures[IMAGE_BYTES_SIGNATURE]
+
+
+def load_newest_model(
+    model_serving_dir: str,
+) -> tuple[str, Callable[..., dict[str, tf.Tensor]], list[str]]:
+    """(version dir, its image signature, warnings) of the newest version that loads.
+
+    Newer versions that are incomplete or fail to load are skipped, each with a
+    warning naming it, rather than failing every request.
+
+    Raises:
+        FileNotFoundError: no version loads; the message names each and why.
+    """
+    candidates, warnings = newest_complete_versions(model_serving_dir)
+    for path in candidates:
+        try:
+            return path, load_image_signature(path), warnings
+        except ModelLoadError as error:
+            warnings.append(str(error))
+    raise FileNotFoundError(
+        f"no pushed model under {model_serving_dir} loads: {'; '.join(warnings)}"
+    )
 
 
 def make_example(image_bytes: bytes) -> bytes:
@@ -44,19 +121,22 @@ def make_example(image_bytes: bytes) -> bytes:
     return example.SerializeToString()
 
 
-def predict_files(model_dir: str, paths: list[str]) -> list[Prediction]:
+def predict_files(
+    model: str | Callable[..., dict[str, tf.Tensor]], paths: list[str]
+) -> list[Prediction]:
     """One prediction per file; a file that cannot be read or decoded gets an error instead.
 
     Files go one request each, as independent clients would send them: an
     unreadable one fails alone.
+
+    Args:
+        model: a SavedModel dir, or its already loaded image signature.
+        paths: image files.
+
+    Raises:
+        ModelLoadError: `model` is a dir that is not a usable SavedModel.
     """
-    signatures = tf.saved_model.load(model_dir).signatures
-    if IMAGE_BYTES_SIGNATURE not in signatures:
-        raise ValueError(
-            f"{model_dir} has no {IMAGE_BYTES_SIGNATURE!r} signature (signatures: "
-            f"{', '.join(signatures)}): it was trained by an older version; run the pipeline again"
-        )
-    serve = signatures[IMAGE_BYTES_SIGNATURE]
+    serve = load_image_signature(model) if isinstance(model, str) else model
     predictions = []
     for path in paths:
         try:

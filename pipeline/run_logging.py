@@ -5,6 +5,11 @@ straight to file descriptors 1 and 2. To keep them off the screen without
 losing them, both descriptors are redirected into a pipe for the duration of
 the run; a thread copies the pipe into the log file (and, with --verbose, to
 the terminal too). Progress lines are written to the real terminal directly.
+
+The copying thread never stops reading the pipe: if it did (say the log's
+disk is full), the pipe would fill and every thread writing to fd 1/2 would
+block, hanging the run. A write error is kept (`ProgressView.log_error`) and
+the copying goes on without the log file; the runner fails the run with it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from trainer_module.progress import PROGRESS_LOGGER
 
 _COMPONENT_RUNNING = "Component %s is running."
 _COMPONENT_FINISHED = "Component %s is finished."
+# TFX's launcher, between the two above, when the cache answered instead of the executor.
+_CACHED_EXECUTION_USED = "A cached execution %d is used."
 
 
 class ProgressView(logging.Handler):
@@ -33,17 +40,27 @@ class ProgressView(logging.Handler):
         super().__init__(level=logging.INFO)
         self._terminal = terminal
         self._started: dict[str, float] = {}
+        self._running: str | None = None
         self.seconds: dict[str, float] = {}
+        self.cached: set[str] = set()
+        # The first error writing the log file (e.g. ENOSPC), set by the copying thread.
+        self.log_error: OSError | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg == _COMPONENT_RUNNING:
             node_id = str(record.args[0])
             self._started[node_id] = record.created
+            self._running = node_id
             self.print(f"▶ {node_id}")
+        elif record.msg == _CACHED_EXECUTION_USED and self._running:
+            self.cached.add(self._running)
         elif record.msg == _COMPONENT_FINISHED:
             node_id = str(record.args[0])
             self.seconds[node_id] = record.created - self._started.get(node_id, record.created)
-            self.print(f"✔ {node_id} ({self.seconds[node_id]:.1f} s)")
+            if node_id in self.cached:
+                self.print(f"✔ {node_id} (cached: reused an earlier run's outputs)")
+            else:
+                self.print(f"✔ {node_id} ({self.seconds[node_id]:.1f} s)")
         elif record.name == PROGRESS_LOGGER:
             self.print(f"    {record.getMessage()}")
 
@@ -62,9 +79,10 @@ def captured_output(log_path: str, verbose: bool) -> Iterator[ProgressView]:
     terminal = os.fdopen(os.dup(saved_stdout), "w", buffering=1, encoding="utf-8")
     read_end, write_end = os.pipe()
     log_file = open(log_path, "ab")
+    view = ProgressView(terminal)
     pump = threading.Thread(
         target=_copy_pipe,
-        args=(read_end, log_file, saved_stderr if verbose else None),
+        args=(read_end, log_file, saved_stderr if verbose else None, view),
         daemon=True,
     )
     pump.start()
@@ -72,7 +90,6 @@ def captured_output(log_path: str, verbose: bool) -> Iterator[ProgressView]:
     os.dup2(write_end, 2)
     os.close(write_end)
 
-    view = ProgressView(terminal)
     loggers = [logging.getLogger("absl"), logging.getLogger(PROGRESS_LOGGER)]
     progress_level = loggers[1].level
     previous_verbosity = absl_logging.get_verbosity()
@@ -96,14 +113,20 @@ def captured_output(log_path: str, verbose: bool) -> Iterator[ProgressView]:
         pump.join(timeout=10)  # ends when the last writer (fd 1/2) is closed
         for fd in (saved_stdout, saved_stderr):
             os.close(fd)
-        log_file.close()
+        with contextlib.suppress(OSError):  # already reported as view.log_error
+            log_file.close()
         terminal.close()
 
 
-def _copy_pipe(read_end: int, log_file: IO[bytes], echo_fd: int | None) -> None:
+def _copy_pipe(read_end: int, log_file: IO[bytes], echo_fd: int | None, view: ProgressView) -> None:
     with os.fdopen(read_end, "rb", buffering=0) as pipe:
         while chunk := pipe.read(65536):
-            log_file.write(chunk)
-            log_file.flush()
+            if view.log_error is None:
+                try:
+                    log_file.write(chunk)
+                    log_file.flush()
+                except OSError as error:
+                    view.log_error = error
             if echo_fd is not None:
-                os.write(echo_fd, chunk)
+                with contextlib.suppress(OSError):
+                    os.write(echo_fd, chunk)

@@ -59,7 +59,15 @@ class RunSummary:
     not_blessed_because: list[str] = field(default_factory=list)
     pushed_model_dir: str | None = None
     pushed_version: int | None = None
+    # Set instead of pushed_*: the blessed model already was the latest version, so
+    # nothing was copied (e.g. a rerun whose Trainer came from cache).
+    already_serving_version: int | None = None
+    already_serving_dir: str | None = None
+    # Components whose outputs were reused from an earlier run (TFX's cache).
+    reused: list[str] = field(default_factory=list)
     log_file: str | None = None
+    # The run's HTML report (pipeline/report), None if it could not be made.
+    report: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False)
@@ -92,12 +100,21 @@ class RunSummary:
             lines.append(f"  test metrics: {metrics}")
         lines.append(f"  blessed: {'yes' if self.blessed else 'no'}")
         lines += [f"    failed: {reason}" for reason in self.not_blessed_because]
+        if self.reused:
+            lines.append(f"  reused from earlier runs (cached): {', '.join(self.reused)}")
         if self.pushed_model_dir:
             lines.append(f"  pushed: version {self.pushed_version} to {self.pushed_model_dir}")
+        elif self.already_serving_version is not None:
+            lines.append(
+                f"  pushed: nothing new, the model is already serving as version "
+                f"{self.already_serving_version} ({self.already_serving_dir})"
+            )
         else:
             lines.append("  pushed: nothing (the model was not blessed)")
         if self.log_file:
             lines.append(f"  full log: {self.log_file}")
+        if self.report:
+            lines.append(f"  report: {self.report}")
         return "\n".join(lines)
 
 
@@ -134,9 +151,10 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, profile: str) -
     executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)
     io = artifacts_by_execution(store, [e.id for e in executions])
     for execution in executions:
+        component = node_name(store, execution, pipeline_name)
         summary.components.append(
             ComponentRun(
-                component=node_name(store, execution, pipeline_name),
+                component=component,
                 status=execution_state(execution),
                 seconds=round(
                     (execution.last_update_time_since_epoch - execution.create_time_since_epoch)
@@ -145,12 +163,19 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, profile: str) -
                 ),
             )
         )
-        _read_outputs(summary, io[execution.id].outputs)
+        cached = execution_state(execution) == "cached"
+        if cached:
+            summary.reused.append(component)
+        _read_outputs(summary, io[execution.id].outputs, cached)
     return summary
 
 
-def _read_outputs(summary: RunSummary, outputs: dict[str, Artifact]) -> None:
-    """Fills the summary from whichever well-known output artifacts this execution produced."""
+def _read_outputs(summary: RunSummary, outputs: dict[str, Artifact], cached: bool) -> None:
+    """Fills the summary from whichever well-known output artifacts this execution produced.
+
+    A cached Pusher re-outputs an earlier run's PushedModel: that push is not
+    this run's, so it reads as "already serving".
+    """
     if (
         "examples" in outputs
         and string_property(outputs["examples"], properties.SKIPPED_IMAGES) is not None
@@ -168,8 +193,15 @@ def _read_outputs(summary: RunSummary, outputs: dict[str, Artifact]) -> None:
         summary.blessed = int_property(outputs["blessing"], properties.BLESSED) == 1
     pushed = outputs.get("pushed_model")
     if pushed is not None and int_property(pushed, properties.PUSHED) == 1:
-        summary.pushed_model_dir = string_property(pushed, properties.PUSHED_DESTINATION)
-        summary.pushed_version = int_property(pushed, properties.PUSHED_VERSION)
+        path = string_property(pushed, properties.PUSHED_DESTINATION)
+        version = int_property(pushed, properties.PUSHED_VERSION)
+        if cached:
+            summary.already_serving_dir, summary.already_serving_version = path, version
+        else:
+            summary.pushed_model_dir, summary.pushed_version = path, version
+    elif pushed is not None and int_property(pushed, properties.ALREADY_SERVING_VERSION):
+        summary.already_serving_version = int_property(pushed, properties.ALREADY_SERVING_VERSION)
+        summary.already_serving_dir = string_property(pushed, properties.ALREADY_SERVING_PATH)
 
 
 def _read_ingestion(summary: RunSummary, examples: Artifact) -> None:

@@ -48,6 +48,20 @@ def run_cli(
     )
 
 
+def sample_run_args(data_dir: str, output_dir, *extra: str) -> list[str]:
+    """`run --profile sample` on `data_dir` into `output_dir`, plus `extra` flags."""
+    return [
+        "run",
+        "--profile",
+        "sample",
+        "--data-dir",
+        data_dir,
+        "--output-dir",
+        str(output_dir),
+        *extra,
+    ]
+
+
 @pytest.fixture(scope="session")
 def sample_data_dir(tmp_path_factory) -> str:
     """A generated cats_vs_dogs_sample dataset, written through TFDS."""
@@ -75,16 +89,7 @@ class PipelineRun:
 def e2e_run(tmp_path_factory, sample_data_dir) -> PipelineRun:
     """`python -m pipeline run --profile sample` on the generated data, once per session."""
     output_dir = tmp_path_factory.mktemp("run")
-    process = run_cli(
-        "run",
-        "--profile",
-        "sample",
-        "--data-dir",
-        sample_data_dir,
-        "--output-dir",
-        str(output_dir),
-        cwd=output_dir,
-    )
+    process = run_cli(*sample_run_args(sample_data_dir, output_dir), cwd=output_dir)
     assert process.returncode == 0, process.stdout + process.stderr
     return PipelineRun(process, output_dir, sample_data_dir)
 
@@ -104,15 +109,7 @@ def worse_run(tmp_path_factory, e2e_run) -> PipelineRun:
         e2e_run.output_dir, output_dir, ignore=shutil.ignore_patterns("pipeline_root", "logs")
     )
     process = run_cli(
-        "run",
-        "--profile",
-        "sample",
-        "--data-dir",
-        e2e_run.data_dir,
-        "--output-dir",
-        str(output_dir),
-        *WORSE_MODEL_FLAGS,
-        cwd=output_dir,
+        *sample_run_args(e2e_run.data_dir, output_dir, *WORSE_MODEL_FLAGS), cwd=output_dir
     )
     assert process.returncode == 0, process.stdout + process.stderr
     return PipelineRun(process, output_dir, e2e_run.data_dir)

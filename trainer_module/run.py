@@ -76,7 +76,10 @@ def run_fn(fn_args: FnArgs) -> None:
     signatures = serving.make_serving_signatures(
         transfer.model, transform_output, image_size, class_names
     )
-    tf.saved_model.save(transfer.model, fn_args.serving_model_dir, signatures=signatures)
+    # Weights and signatures only: the optimizer's slots would triple the size of every push.
+    transfer.model.save(
+        fn_args.serving_model_dir, save_format="tf", include_optimizer=False, signatures=signatures
+    )
     _write_history(histories, fn_args.model_run_dir, fn_args.serving_model_dir)
     _write_class_names(class_names, fn_args.serving_model_dir)
 

@@ -9,6 +9,8 @@ from tfx.proto import example_gen_pb2
 from tfx.types import channel, component_spec, standard_artifacts, standard_component_specs
 
 from components.tfds_example_gen import executor
+from components.tfds_example_gen.data_fingerprint import data_fingerprint
+from core.code_fingerprint import code_fingerprint
 
 
 class TfdsExampleGenSpec(component_spec.ComponentSpec):
@@ -33,6 +35,8 @@ class TfdsExampleGenSpec(component_spec.ComponentSpec):
         executor.SOURCE_IMAGE_KEY: component_spec.ExecutionParameter(type=str),
         executor.SOURCE_LABEL_KEY: component_spec.ExecutionParameter(type=str),
         executor.MAX_IMAGE_PIXELS: component_spec.ExecutionParameter(type=int),
+        executor.DATA_FINGERPRINT: component_spec.ExecutionParameter(type=str, optional=True),
+        executor.CODE_FINGERPRINT: component_spec.ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {}
     OUTPUTS = {
@@ -50,6 +54,11 @@ class TfdsExampleGen(base_beam_component.BaseBeamComponent):
     artifact's custom properties record the TFDS name, version, data dir and
     split strings, the examples per split and the converted/skipped images per
     split and reason.
+
+    Two execution properties exist only for TFX's cache key: a fingerprint of
+    the prepared files it reads (names, sizes, modification times, dataset
+    version; see data_fingerprint) and one of its own code. Re-preparing the
+    data or editing the component runs it again; otherwise it stays cached.
 
     Example:
         TfdsExampleGen(
@@ -106,6 +115,10 @@ class TfdsExampleGen(base_beam_component.BaseBeamComponent):
             image_key=image_key,
             label_key=label_key,
             max_image_pixels=max_image_pixels,
+            data_fingerprint=data_fingerprint(
+                data_dir, dataset_name, dataset_version, splits.values()
+            ),
+            code_fingerprint=code_fingerprint(executor.__name__),
             examples=channel.Channel(type=standard_artifacts.Examples),
         )
         super().__init__(spec=spec)

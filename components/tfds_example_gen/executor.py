@@ -35,6 +35,9 @@ DATA_DIR = "data_dir"
 SOURCE_IMAGE_KEY = "image_key"
 SOURCE_LABEL_KEY = "label_key"
 MAX_IMAGE_PIXELS = "max_image_pixels"
+# Not read when it runs: they exist to change TFX's cache key (see the component).
+DATA_FINGERPRINT = "data_fingerprint"
+CODE_FINGERPRINT = "code_fingerprint"
 
 REPORT_DIR = "ingestion_report"
 # Resolved before the Beam job, read while building it.

@@ -6,6 +6,7 @@ from tfx.components import Pusher
 from tfx.dsl.components.base import executor_spec
 
 from components.versioned_pusher import executor
+from core.code_fingerprint import code_fingerprint
 
 
 class VersionedPusher(Pusher):
@@ -22,3 +23,15 @@ class VersionedPusher(Pusher):
     """
 
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(self, **kwargs):
+        """Pusher's arguments; `custom_config` also carries the executor's code fingerprint.
+
+        The fingerprint is only there so that TFX's cache key changes when this
+        executor's code does.
+        """
+        custom_config = {
+            **(kwargs.pop("custom_config", None) or {}),
+            "code_fingerprint": code_fingerprint(executor.__name__),
+        }
+        super().__init__(custom_config=custom_config, **kwargs)

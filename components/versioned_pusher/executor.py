@@ -3,8 +3,12 @@
 TFX's own Pusher names versions by Unix time and copies file by file into the
 final directory, so a model server can see a half-copied version. This one
 keeps the Pusher's contract (inputs, `pushed`/`pushed_destination`/
-`pushed_version` on the PushedModel artifact) and changes only how the version
-directory is written.
+`pushed_version` on the PushedModel artifact) and changes how the version
+directory is written, and one thing more: a model that is already the latest
+version (same content digest, e.g. a rerun whose Trainer came from cache) is
+not published again. Its PushedModel says `pushed` = 0 and records
+`already_serving_version`, so the summary can say "already serving as version N"
+and the registry lists no second publication.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
-from core.serving_layout import publish_version
+from core import artifact_properties as properties
+from core.serving_layout import publish_version, serving_version_of
 
 
 class Executor(pusher_executor.Executor):
@@ -42,8 +47,14 @@ class Executor(pusher_executor.Executor):
         )
         if destination.WhichOneof("destination") != "filesystem":
             raise ValueError("VersionedPusher pushes to a filesystem destination only")
+        model_path = self.GetModelPath(input_dict)
+        serving_dir = destination.filesystem.base_directory
+        already = serving_version_of(model_path, serving_dir) if "://" not in serving_dir else None
+        if already is not None:
+            self._MarkNotPushed(pushed_model)
+            pushed_model.set_int_custom_property(properties.ALREADY_SERVING_VERSION, already[0])
+            pushed_model.set_string_custom_property(properties.ALREADY_SERVING_PATH, already[1])
+            return
         # The serving directory is the archive: no second copy into the artifact's URI.
-        version, path = publish_version(
-            self.GetModelPath(input_dict), destination.filesystem.base_directory
-        )
+        version, path = publish_version(model_path, serving_dir)
         self._MarkPushed(pushed_model, pushed_destination=path, pushed_version=str(version))

@@ -21,6 +21,8 @@ from pipeline import evaluation
 
 KEY_METRICS = (evaluation.ACCURACY, "auc")
 _ACTION_WORDS = {"push": "pushed", "promote": "promoted", "rollback": "rolled back"}
+# The action of a promotion that published nothing: the model is already the latest version.
+ALREADY_SERVING = "already serving"
 
 
 def model_summary(record: ModelRecord) -> dict[str, Any]:
@@ -82,7 +84,7 @@ def format_table(records: list[ModelRecord]) -> str:
                 record.profile or "-",
                 *(f"{metrics[m]:.4f}" if m in metrics else "-" for m in KEY_METRICS),
                 _blessed_word(record.blessed),
-                ", ".join(_describe_version(p) for p in record.publications) or "-",
+                _describe_versions(record.publications),
             ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -173,10 +175,14 @@ def promote(
         model_id: the Model artifact's id, as `models list` shows it.
         model_serving_dir: `<serving dir>/<model name>`; the version goes below it.
         reason: why, recorded in ML Metadata (required with `force`).
-        force: publish even though the model is not blessed.
+        force: publish even though the model is not blessed, or is already the
+            latest version.
 
     Returns:
-        The new publication (its version and path).
+        The new publication (its version and path). A model that is already the
+        latest version (same content) is not published again unless `force`: the
+        Publication then has the action ALREADY_SERVING and the existing version,
+        and nothing is recorded.
 
     Raises:
         RegistryError: no trained model has that id, the model is not blessed
@@ -190,6 +196,10 @@ def promote(
             f"model {model_id} is {_blessed_word(record.blessed)}: promote only blessed models, "
             "or add --force --reason '...' to override"
         )
+    already = serving.serving_version_of(record.serving_model_dir, model_serving_dir)
+    if already is not None and not force:
+        version, path = already
+        return Publication(version, path, ALREADY_SERVING, int(time.time() * 1000))
     return _publish(db, record, model_serving_dir, "promote", reason, force)
 
 
@@ -250,8 +260,13 @@ def _overall_metrics(record: ModelRecord) -> dict[str, float]:
     return evaluation.metrics_by_slice(record.evaluation_uri).get("overall", {})
 
 
-def _describe_version(publication: Publication) -> str:
-    return f"{publication.version} ({_ACTION_WORDS.get(publication.action, publication.action)})"
+def _describe_versions(publications: list[Publication]) -> str:
+    """'1 (pushed) in /srv/cats; 1 (promoted), 3 (rolled back) in /mnt/models/cats'."""
+    by_directory: dict[str, list[str]] = {}
+    for p in publications:
+        words = f"{p.version} ({_ACTION_WORDS.get(p.action, p.action)})"
+        by_directory.setdefault(os.path.dirname(p.path), []).append(words)
+    return "; ".join(f"{', '.join(v)} in {d}" for d, v in by_directory.items()) or "-"
 
 
 def _describe_publication(p: Publication) -> str:

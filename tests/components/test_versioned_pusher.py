@@ -11,11 +11,13 @@ from components.versioned_pusher.executor import Executor
 from tests.core.test_serving_layout import make_saved_model
 
 
-def push(tmp_path, serving_dir: str, blessed: bool) -> standard_artifacts.PushedModel:
+def push(
+    tmp_path, serving_dir: str, blessed: bool, model_name: str = "model"
+) -> standard_artifacts.PushedModel:
     model = standard_artifacts.Model()
-    model.uri = str(tmp_path / "model")
+    model.uri = str(tmp_path / model_name)
     if not os.path.exists(model.uri):
-        make_saved_model(tmp_path / "model" / "Format-Serving", "model")
+        make_saved_model(tmp_path / model_name / "Format-Serving", model_name)
     blessing = standard_artifacts.ModelBlessing()
     blessing.uri = str(tmp_path / "blessing")
     blessing.set_int_custom_property("blessed", int(blessed))
@@ -35,13 +37,23 @@ def push(tmp_path, serving_dir: str, blessed: bool) -> standard_artifacts.Pushed
 def test_blessed_models_are_pushed_as_1_then_2(tmp_path):
     serving = str(tmp_path / "serving" / "cats")
     first = push(tmp_path, serving, blessed=True)
-    second = push(tmp_path, serving, blessed=True)
+    second = push(tmp_path, serving, blessed=True, model_name="retrained")
     assert first.get_int_custom_property("pushed") == 1
     assert first.get_string_custom_property("pushed_version") == "1"
     assert first.get_string_custom_property("pushed_destination") == os.path.join(serving, "1")
     assert second.get_string_custom_property("pushed_version") == "2"
     assert sorted(os.listdir(serving)) == ["1", "2"]
     assert os.path.exists(os.path.join(serving, "2", "saved_model.pb"))
+
+
+def test_the_model_already_serving_as_latest_version_is_not_pushed_again(tmp_path):
+    serving = str(tmp_path / "serving" / "cats")
+    push(tmp_path, serving, blessed=True)
+    again = push(tmp_path, serving, blessed=True)  # e.g. a rerun whose Trainer was cached
+    assert again.get_int_custom_property("pushed") == 0
+    assert again.get_int_custom_property("already_serving_version") == 1
+    assert again.get_string_custom_property("already_serving_path") == os.path.join(serving, "1")
+    assert os.listdir(serving) == ["1"]
 
 
 def test_an_unblessed_model_is_not_pushed(tmp_path):

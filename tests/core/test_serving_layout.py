@@ -8,7 +8,15 @@ import textwrap
 
 import pytest
 
-from core.serving_layout import incomplete_copies, publish_version, versions
+from core.serving_layout import (
+    DIGEST_FILE,
+    content_digest,
+    incomplete_copies,
+    publish_version,
+    remove_abandoned_copies,
+    serving_version_of,
+    versions,
+)
 from pipeline.predict import latest_model_dir
 from tests.conftest import REPO_ROOT
 
@@ -71,3 +79,31 @@ def test_a_publisher_killed_between_copy_and_rename_leaves_no_visible_version(tm
     assert versions(serving) == [1]
     assert latest_model_dir(serving) == os.path.join(serving, "1")
     assert publish_version(model, serving)[0] == 2  # the next writer is not confused
+    assert incomplete_copies(serving) == []  # and removes the dead writer's copy
+
+
+def test_the_latest_version_is_recognised_by_its_content(tmp_path):
+    model = make_saved_model(tmp_path / "model", "a")
+    other = make_saved_model(tmp_path / "other", "b")
+    serving = str(tmp_path / "serving")
+    assert serving_version_of(model, serving) is None  # nothing published yet
+    version, path = publish_version(model, serving)
+    with open(os.path.join(path, DIGEST_FILE)) as f:
+        assert f.read().strip() == content_digest(model) == content_digest(path)
+    assert serving_version_of(model, serving) == (1, path)
+    assert serving_version_of(other, serving) is None
+    publish_version(other, serving)
+    # Only the latest counts: model is no longer what is served, so it may go again.
+    assert serving_version_of(model, serving) is None
+    os.remove(os.path.join(serving, "2", DIGEST_FILE))  # a version published before digests
+    assert serving_version_of(other, serving)[0] == 2
+
+
+def test_a_copy_of_a_live_writer_is_left_alone(tmp_path):
+    serving = tmp_path / "serving"
+    live = serving / f".incoming-{os.getpid()}-abc"
+    dead = serving / ".incoming-oldstyle"  # before pids were in the name: no writer owns it
+    live.mkdir(parents=True)
+    dead.mkdir()
+    assert remove_abandoned_copies(str(serving)) == [str(dead)]
+    assert incomplete_copies(str(serving)) == [str(live)]

@@ -134,3 +134,17 @@ def test_splits_come_from_the_split_folders_sorted(tmp_path):
         (tmp_path / f"Split-{name}").mkdir()
     (tmp_path / "executor_output.json").write_text("{}")
     assert executor_entrypoint.splits_in_directory(str(tmp_path)) == ["eval", "test", "train"]
+
+
+def test_the_run_reports_kfp_html_artifact_is_built_as_our_tfx_class():
+    from kfp.pipeline_spec import pipeline_spec_pb2
+    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_entrypoint_utils
+    from tfx.utils import import_utils
+
+    from pipeline.report.component import HtmlReport
+
+    compiled_type = pipeline_spec_pb2.ArtifactTypeSchema(
+        instance_schema="title: system.HTML\ntype: object\n"
+    )
+    path = kubeflow_v2_entrypoint_utils._retrieve_class_path(compiled_type)  # noqa: SLF001
+    assert import_utils.import_class_by_path(path) is HtmlReport

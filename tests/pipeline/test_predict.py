@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import random
 
 import pytest
@@ -37,3 +38,26 @@ def test_predict_scores_jpeg_and_png_and_names_each_unreadable_file(e2e_run, tmp
         probability = float(lines[str(tmp_path / name)].split("\t")[1])
         assert 0.0 <= probability <= 1.0
     assert result.returncode == 1  # some files failed, the others were still scored
+
+
+def test_predict_skips_newer_versions_that_are_incomplete_or_do_not_load(e2e_run, tmp_path, capsys):
+    from pipeline.cli import main
+
+    serving = tmp_path / "out" / "serving" / "cats_vs_dogs_sample"
+    serving.mkdir(parents=True)
+    os.symlink(e2e_run.summary["pushed_model_dir"], serving / "1")
+    (serving / "2" / "variables").mkdir(parents=True)  # incomplete: no saved_model.pb
+    (serving / "3" / "variables").mkdir(parents=True)  # complete-looking but corrupt
+    (serving / "3" / "saved_model.pb").write_bytes(b"not a protocol buffer")
+    (serving / "3" / "variables" / "variables.index").write_bytes(b"")
+    image = tmp_path / "dog.jpg"
+    image.write_bytes(draw_image(1, random.Random(3)))
+
+    code = main(["predict", str(image), "--output-dir", str(tmp_path / "out")])
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert f"model: {serving / '1'}" in captured.out
+    assert f"warning: cannot load the SavedModel in {serving / '3'}: " in captured.err
+    assert "warning: version 2 is incomplete (saved_model.pb, " in captured.err
+    assert "dog_probability=" in captured.out

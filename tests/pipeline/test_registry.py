@@ -63,6 +63,7 @@ def test_list_is_a_readable_table_in_a_terminal(e2e_run, worse_run):
         "models", "list", "--output-dir", str(worse_run.output_dir), cwd=worse_run.output_dir
     )
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no library warnings
     header, *rows = result.stdout.splitlines()
     names = ["ID", "RUN", "TRAINED (UTC)", "PROFILE", "ACCURACY", "AUC", "BLESSED", "VERSIONS"]
     starts = [header.index(name) for name in names]
@@ -75,8 +76,9 @@ def test_list_is_a_readable_table_in_a_terminal(e2e_run, worse_run):
     assert float(cells[0]["ACCURACY"]) == pytest.approx(
         e2e_run.summary["eval_metrics"]["binary_accuracy"], abs=1e-4
     )
+    serving = e2e_run.output_dir / "serving" / "cats_vs_dogs_sample"
     assert [(c["BLESSED"], c["VERSIONS"]) for c in cells] == [
-        ("blessed", "1 (pushed)"),
+        ("blessed", f"1 (pushed) in {serving}"),
         ("not blessed", "-"),
     ]
     assert {c["PROFILE"] for c in cells} == {"sample"}
@@ -165,12 +167,21 @@ def test_promote_and_rollback_publish_new_versions_recorded_in_mlmd(
         with open(os.path.join(good.serving_model_dir, "saved_model.pb"), "rb") as b:
             assert a.read() == b.read()
     code, out, _ = models_cli(capsys, "list", "--output-dir", str(registry_dir))
-    assert "1 (pushed), 1 (promoted), 3 (rolled back)" in out  # the good model's line
+    # The good model's line: each version with the serving directory it went to.
+    good_pushed_dir = os.path.dirname(good.publications[0].path)
+    assert f"1 (pushed) in {good_pushed_dir}; 1 (promoted), 3 (rolled back) in {versions}" in out
 
 
 def test_promote_without_to_continues_after_the_pipelines_versions(capsys, registry_dir, models):
+    common = ["--output-dir", str(registry_dir)]
+    # The good model is what the pipeline pushed as version 1: nothing to do.
+    code, out, err = models_cli(capsys, "promote", str(models[0].id), *common)
+    assert code == 0, err
+    assert f"model {models[0].id} is already serving as version 1: " in out
+    assert "--force" in out
+    assert sorted(os.listdir(registry_dir / "serving" / MODEL_NAME)) == ["1"]
     code, out, err = models_cli(
-        capsys, "promote", str(models[0].id), "--output-dir", str(registry_dir)
+        capsys, "promote", str(models[0].id), "--force", "--reason", "re-publish", *common
     )
     assert code == 0, err
     assert sorted(os.listdir(registry_dir / "serving" / MODEL_NAME)) == ["1", "2"]

@@ -114,3 +114,17 @@ def test_an_n_class_sample_under_any_name(tmp_path):
     examples = builder.as_dataset(split="train", decoders={"image": tfds.decode.SkipDecoding()})
     labels = [int(e["label"]) for e in examples]
     assert sorted(set(labels)) == [0, 1, 2]
+
+
+def test_generate_sample_prints_one_progress_line_and_no_library_output(tmp_path):
+    from tests.conftest import run_cli
+
+    result = run_cli(
+        "generate-sample", "--data-dir", str(tmp_path / "tfds"), "--sample-examples", "20",
+        cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("writing the sample dataset (20 images) to ")
+    assert line.endswith(f" done: {tmp_path / 'tfds' / 'cats_vs_dogs_sample' / '4.0.1'}")

@@ -1,0 +1,182 @@
+"""The report's figures, drawn with matplotlib into PNG bytes.
+
+Figures are built with `matplotlib.figure.Figure` and the Agg canvas directly,
+not pyplot: no global state, no display needed, safe inside a component's
+process. Each function takes plain data from `content` and returns one PNG.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from core.features import CLASS_NAMES
+
+_DPI = 110
+_STATUS_COLOURS = {"complete": "#4c9a2a", "cached": "#8fa7c7", "failed": "#c0392b"}
+
+
+def training_curves(history: dict[str, dict[str, list[float]]]) -> bytes:
+    """Loss and accuracy of both stages on one epoch axis, the stage boundary marked."""
+    figure = Figure(figsize=(10, 3.6), dpi=_DPI)
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    accuracy_name = _accuracy_metric(history)
+    for axes, metric, title in (
+        (loss_axes, "loss", "loss"),
+        (accuracy_axes, accuracy_name, "accuracy"),
+    ):
+        for prefix, style, split in (("", "-", "train"), ("val_", "--", "eval")):
+            epochs, values = _along_stages(history, prefix + metric)
+            if epochs:
+                axes.plot(epochs, values, style, marker="o", markersize=3, label=split)
+        axes.set_title(title)
+        axes.set_xlabel("epoch (both stages)")
+        axes.grid(alpha=0.3)
+    boundary = _stage_boundary(history)
+    if boundary is not None:
+        for axes in (loss_axes, accuracy_axes):
+            axes.axvline(boundary, color="grey", linestyle=":")
+            axes.text(
+                boundary,
+                1.0,
+                " fine-tune →",
+                transform=axes.get_xaxis_transform(),
+                va="top",
+                fontsize=8,
+                color="grey",
+            )
+    loss_axes.legend()
+    return _png(figure)
+
+
+def roc_and_precision_recall(curve: list[dict[str, float]]) -> bytes:
+    """ROC and precision-recall curves from TFMA's confusion matrices over thresholds."""
+    figure = Figure(figsize=(10, 4), dpi=_DPI)
+    roc, pr = figure.subplots(1, 2)
+    roc.plot([p["false_positive_rate"] for p in curve], [p["recall"] for p in curve])
+    roc.plot([0, 1], [0, 1], ":", color="grey")
+    roc.set(
+        title="ROC",
+        xlabel="false positive rate",
+        ylabel="true positive rate (recall)",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+    )
+    # At thresholds above every prediction TFMA reports precision 0 for 0 predictions: drop them.
+    points = [p for p in curve if p["recall"] > 0]
+    pr.plot([p["recall"] for p in points], [p["precision"] for p in points])
+    pr.set(
+        title="precision-recall", xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02)
+    )
+    for axes in (roc, pr):
+        axes.set_aspect("equal")
+        axes.grid(alpha=0.3)
+    return _png(figure)
+
+
+def confusion_matrix(metrics: dict[str, float], threshold: float) -> bytes:
+    """The 2x2 confusion matrix at the decision threshold, counts in the cells."""
+    cells = [
+        [metrics.get("true_negatives", 0), metrics.get("false_positives", 0)],
+        [metrics.get("false_negatives", 0), metrics.get("true_positives", 0)],
+    ]
+    figure = Figure(figsize=(4, 3.6), dpi=_DPI)
+    axes = figure.subplots()
+    axes.imshow(cells, cmap="Blues")
+    largest = max(max(row) for row in cells) or 1
+    for row in range(2):
+        for column in range(2):
+            value = cells[row][column]
+            colour = "white" if value > largest / 2 else "black"
+            axes.text(
+                column, row, f"{value:g}", ha="center", va="center", color=colour, fontsize=14
+            )
+    axes.set_xticks([0, 1], [f"predicted {c}" for c in CLASS_NAMES])
+    axes.set_yticks([0, 1], [f"true {c}" for c in CLASS_NAMES])
+    axes.set_title(f"at threshold {threshold:g}")
+    return _png(figure)
+
+
+def calibration(buckets: list[dict[str, float]]) -> bytes:
+    """Mean predicted probability against the fraction of dogs, per probability bucket."""
+    figure = Figure(figsize=(4.6, 4), dpi=_DPI)
+    axes = figure.subplots()
+    predicted = [b["prediction_sum"] / b["examples"] for b in buckets]
+    observed = [b["positives"] / b["examples"] for b in buckets]
+    sizes = [20 + 180 * b["examples"] / max(c["examples"] for c in buckets) for b in buckets]
+    axes.plot([0, 1], [0, 1], ":", color="grey", label="perfectly calibrated")
+    axes.plot(predicted, observed, "-", color="#1f77b4")
+    axes.scatter(predicted, observed, s=sizes, color="#1f77b4", label="buckets (size: examples)")
+    axes.set(
+        xlabel="mean predicted P(dog)",
+        ylabel="fraction of dogs",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+        title="calibration",
+    )
+    axes.set_aspect("equal")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left", fontsize=8)
+    return _png(figure)
+
+
+def timeline(components: list[dict[str, Any]]) -> bytes:
+    """The components one after the other, as LocalDagRunner ran them, bars as long as each took.
+
+    The summary records each component's duration in execution order;
+    LocalDagRunner runs one component at a time, so starts are cumulative.
+    """
+    figure = Figure(figsize=(10, 0.45 * len(components) + 1.2), dpi=_DPI)
+    axes = figure.subplots()
+    start = 0.0
+    for row, component in enumerate(components):
+        seconds = component["seconds"]
+        colour = _STATUS_COLOURS.get(component["status"], "#999999")
+        axes.barh(row, max(seconds, 0.1), left=start, color=colour)
+        axes.text(
+            start + max(seconds, 0.1),
+            row,
+            f" {seconds:.1f} s ({component['status']})",
+            va="center",
+            fontsize=8,
+        )
+        start += seconds
+    axes.set_yticks(range(len(components)), [c["component"] for c in components])
+    axes.invert_yaxis()
+    axes.set_xlabel("seconds since the first component started")
+    axes.set_xlim(0, start * 1.18 or 1)
+    axes.grid(axis="x", alpha=0.3)
+    return _png(figure)
+
+
+def _accuracy_metric(history: dict[str, dict[str, list[float]]]) -> str:
+    names = {name for stage in history.values() for name in stage}
+    return next(
+        (n for n in sorted(names) if "accuracy" in n and not n.startswith("val_")), "accuracy"
+    )
+
+
+def _along_stages(history: dict[str, dict[str, list[float]]], metric: str):
+    epochs, values = [], []
+    for stage in history.values():
+        if metric in stage:
+            epochs += stage["epoch"]
+            values += stage[metric]
+    return epochs, values
+
+
+def _stage_boundary(history: dict[str, dict[str, list[float]]]) -> float | None:
+    """Halfway between the last head epoch and the first fine-tune epoch."""
+    if "head" not in history or not history.get("fine_tune", {}).get("epoch"):
+        return None
+    return (history["head"]["epoch"][-1] + history["fine_tune"]["epoch"][0]) / 2
+
+
+def _png(figure: Figure) -> bytes:
+    figure.tight_layout()
+    out = io.BytesIO()
+    FigureCanvasAgg(figure).print_png(out)
+    return out.getvalue()
