@@ -105,6 +105,8 @@ def _multi_class_eval_config(
 ) -> tfma.EvalConfig:
     """N classes: accuracy (blessed on, as for two), per-class precision and recall, top-k
     accuracy from 4 classes up, and the N x N confusion matrix; per-label slices."""
+    import tensorflow_model_analysis as tfma
+
     per_class = tfma.BinarizationOptions(class_ids={"values": list(range(num_classes))})
     metrics = [
         tfma.MetricConfig(class_name="ExampleCount"),
@@ -144,6 +146,8 @@ def _eval_config(
     prediction_key: str, overall: tfma.SlicingSpec, metrics_specs: list[tfma.MetricsSpec]
 ) -> tfma.EvalConfig:
     """Through the model's serving_default signature, on the whole split and per label."""
+    import tensorflow_model_analysis as tfma
+
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
