@@ -65,7 +65,7 @@ def main() -> None:
 
     keras.utils.set_random_seed(base.seed)
     reference = model_lib.build_transfer_model(base, args.image_size)
-    model_lib.recalibrate_batchnorm(reference.base, train_images[:64])
+    model_lib.recalibrate_batchnorm(reference.base, train_images[:64], reference.preprocess)
     initial = reference.model.get_weights()
 
     results = {}

@@ -13,6 +13,7 @@ TFDS_SPLITS = "tfds_splits"  # {"train": "train[:40%]", ...}
 SPLIT_COUNTS = "split_counts"  # {"train": 118, ...}
 SKIPPED_IMAGES = "skipped_images"  # {"train": {"truncated": 1}, ...}
 CONVERTED_IMAGES = "converted_images"  # {"train": {"grayscale": 2}, ...}
+CLASS_NAMES = "class_names"  # ["cat", "dog"]: the label's ClassLabel names, in label order
 
 # On LatestBlessedModel's baseline Model artifact.
 BASELINE_FOUND = "baseline_found"  # 1: a blessed model was found and copied; 0: none yet

@@ -4,6 +4,7 @@ and manage trained models (`models list|show|promote|rollback`)."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import warnings
@@ -40,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     flags.add_config_arguments(predict, sections=_RUN_SECTIONS, fields=_SERVING_FIELDS)
 
     generate = commands.add_parser(
-        "generate-sample", help="write the offline sample dataset in TFDS format"
+        "generate-sample",
+        help="write the offline sample dataset in TFDS format "
+        "(--num-classes N --dataset-name NAME --data-dir DIR)",
     )
     flags.add_config_arguments(
         generate, sections=("data", "runner"), fields=("data_dir", "sample_examples", "verbose")
@@ -49,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         "--if-missing", action="store_true", help="do nothing when it is already there"
     )
 
+    show_config = commands.add_parser(
+        "config", help="print the resolved configuration (profile + flags), validated"
+    )
+    flags.add_config_arguments(show_config)
+    show_config.add_argument("--json", action="store_true", help="machine-readable output")
     report = commands.add_parser("report", help="rebuild (or open) the HTML report of a run")
     report.add_argument(
         "run_id", nargs="?", metavar="RUN_ID", help="a run id (default: the newest run)"
@@ -68,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         "predict": _predict,
         "generate-sample": _generate,
         "models": _models,
+        "config": _show_config,
         "report": _report,
     }[args.command](config, args)
 
@@ -133,6 +142,16 @@ def _run(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
     from pipeline.local_runner import LATEST_RUN_FILE, run_locally
     from pipeline.preflight import PreflightError
 
+    if config.data.image_folder:
+        from pipeline.image_folder import ImageFolderError, prepare_image_folder
+
+        try:
+            prepare_image_folder(
+                config.data.image_folder, config.data.dataset_name, config.data_dir
+            )
+        except ImageFolderError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     try:
         summary = run_locally(config)
     except PreflightError as error:
@@ -167,7 +186,7 @@ def _predict(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int
         if p.error:
             print(f"{p.path}\terror: {p.error}")
         else:
-            print(f"{p.path}\tdog_probability={p.probability:.4f}\t{p.class_name}")
+            print(f"{p.path}\t{p.class_name}\t{p.probability:.4f}")
     return 1 if any(p.error for p in predictions) else 0
 
 
@@ -175,7 +194,8 @@ def _generate(config: config_lib.PipelineConfig, args: argparse.Namespace) -> in
     with quiet_libraries(config.runner.verbose, stdout=True):
         from pipeline import sample_data
 
-        prepared = args.if_missing and sample_data.is_prepared(config.data_dir)
+        data = config.data
+        prepared = args.if_missing and sample_data.is_prepared(config.data_dir, data.dataset_name)
     if prepared:
         print(f"sample dataset already in {config.data_dir}")
         return 0
@@ -186,7 +206,12 @@ def _generate(config: config_lib.PipelineConfig, args: argparse.Namespace) -> in
         flush=True,
     )
     with quiet_libraries(config.runner.verbose, stdout=True):
-        path = sample_data.generate_sample_dataset(config.data_dir, config.data.sample_examples)
+        path = sample_data.generate_sample_dataset(
+            config.data_dir,
+            data.sample_examples,
+            num_classes=data.num_classes,
+            dataset_name=data.dataset_name,
+        )
     print(f" done: {path}")
     return 0
 
@@ -205,6 +230,19 @@ def _report(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
         import webbrowser
 
         webbrowser.open("file://" + path)
+    return 0
+
+
+def _show_config(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
+    """What a run with the same flags would use: every field, after profile and flags."""
+    resolved = config.to_dict()
+    if args.json:
+        print(json.dumps(resolved, indent=2, sort_keys=True))
+        return 0
+    print(f"profile = {resolved.pop('profile')}")
+    for section, values in resolved.items():
+        for name, value in values.items():
+            print(f"{section}.{name} = {value!r}")
     return 0
 
 

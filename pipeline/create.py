@@ -7,7 +7,7 @@ import os
 
 # Specific TFX modules rather than `tfx.v1`, which also imports TFX's Google Cloud
 # extensions: ~10 s more start-up for every `run` and `compile`.
-from tfx.components import Evaluator, ExampleValidator, SchemaGen, StatisticsGen, Trainer, Transform
+from tfx.components import Evaluator, ExampleValidator, StatisticsGen, Trainer, Transform
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
     LatestBlessedModelStrategy,
@@ -16,6 +16,7 @@ from tfx.orchestration.pipeline import Pipeline
 from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
 from tfx.types import Channel, standard_artifacts
 
+from components.curated_schema_gen.component import CuratedSchemaGen
 from components.latest_blessed_model.component import (
     EvaluatorWithOptionalBaseline,
     LatestBlessedModel,
@@ -92,16 +93,19 @@ def create_pipeline(
         max_image_pixels=data.max_image_pixels,
     )
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = SchemaGen(
+    # SchemaGen's inference, curated: file names and ids carry no domain, the label's is
+    # the dataset's ClassLabel (its names travel in the schema to the Trainer).
+    schema_gen = CuratedSchemaGen(
         statistics=statistics_gen.outputs["statistics"],
+        examples=example_gen.outputs["examples"],
         infer_feature_shape=True,
         exclude_splits=[s for s in data.splits() if s not in SCHEMA_SPLITS],
-    )
+    ).with_id("SchemaGen")
     example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"],
         schema=schema_gen.outputs["schema"],
         custom_validation_config=(
-            make_custom_validation_config() if custom_label_validation else None
+            make_custom_validation_config(data.num_classes) if custom_label_validation else None
         ),
     )
     transform = Transform(
@@ -123,6 +127,7 @@ def create_pipeline(
         eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
         custom_config={
             "image_size": data.image_size,
+            "num_classes": data.num_classes,
             "training": dataclasses.asdict(config.training),
             "profile": config.profile,  # recorded in MLMD for `models list`
             # Backups of unfinished trainings (trainer_module.resume): a rerun resumes them.
@@ -157,7 +162,7 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=baseline,
-        eval_config=make_eval_config(config.evaluation),
+        eval_config=make_eval_config(config.evaluation, data.num_classes),
         example_splits=["test"],
     ).with_id("Evaluator")
     # Integer versions (1, 2, ...) written atomically; the node keeps the usual id.

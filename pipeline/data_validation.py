@@ -16,10 +16,12 @@ from core import features
 SCHEMA_SPLITS = ("train",)
 
 
-def make_custom_validation_config() -> custom_validation_config_pb2.CustomValidationConfig:
-    """Every label is a class the model knows: 0 .. len(CLASS_NAMES) - 1."""
-    highest = len(features.CLASS_NAMES) - 1
-    classes = ", ".join(features.CLASS_NAMES)
+def make_custom_validation_config(
+    num_classes: int = 2,
+) -> custom_validation_config_pb2.CustomValidationConfig:
+    """Every label is a class the model knows: 0 .. num_classes - 1."""
+    highest = num_classes - 1
+    classes = ", ".join(features.CLASS_NAMES) if num_classes == 2 else f"{num_classes} classes"
     return text_format.Parse(
         f"""
         feature_validations {{

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import tensorflow_model_analysis as tfma
 
 ACCURACY = "binary_accuracy"
+MULTI_CLASS_ACCURACY = "accuracy"  # more than two classes
 AUC_PR = "auc_pr"
 DECISION_THRESHOLD = 0.5
 # Plots for the run report: ROC and precision-recall curves come from the confusion
@@ -30,7 +31,7 @@ CALIBRATION_PLOT = "calibration_plot"
 _CONFUSION_CELLS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 
 
-def make_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
+def make_eval_config(config: EvaluationConfig, num_classes: int = 2) -> tfma.EvalConfig:
     """Metrics on the whole test split and per label; blessing on overall accuracy.
 
     Blessing needs accuracy >= `min_accuracy` (value threshold) and, once a
@@ -51,17 +52,13 @@ def make_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
             absolute={"value": -config.max_accuracy_drop - 1e-10},
         ),
     )
+    if num_classes > 2:
+        return _multi_class_eval_config(num_classes, overall, accuracy_threshold)
     at_threshold = f'{{"thresholds": [{DECISION_THRESHOLD}]}}'
-    return tfma.EvalConfig(
-        model_specs=[
-            tfma.ModelSpec(
-                signature_name="serving_default",
-                label_key=features.LABEL_KEY,
-                prediction_key="probability",
-            )
-        ],
-        slicing_specs=[overall, tfma.SlicingSpec(feature_keys=[features.LABEL_KEY])],
-        metrics_specs=[
+    return _eval_config(
+        "probability",
+        overall,
+        [
             tfma.MetricsSpec(
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
@@ -100,6 +97,67 @@ def make_eval_config(config: EvaluationConfig) -> tfma.EvalConfig:
                 ]
             )
         ],
+    )
+
+
+def _multi_class_eval_config(
+    num_classes: int, overall: tfma.SlicingSpec, accuracy_threshold: tfma.MetricThreshold
+) -> tfma.EvalConfig:
+    """N classes: accuracy (blessed on, as for two), per-class precision and recall, top-k
+    accuracy from 4 classes up, and the N x N confusion matrix; per-label slices."""
+    import tensorflow_model_analysis as tfma
+
+    per_class = tfma.BinarizationOptions(class_ids={"values": list(range(num_classes))})
+    metrics = [
+        tfma.MetricConfig(class_name="ExampleCount"),
+        tfma.MetricConfig(
+            class_name="SparseCategoricalAccuracy",
+            config=f'{{"name": "{MULTI_CLASS_ACCURACY}"}}',
+            per_slice_thresholds=[
+                tfma.PerSliceMetricThreshold(slicing_specs=[overall], threshold=accuracy_threshold)
+            ],
+        ),
+        tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
+    ]
+    if num_classes > 3:
+        metrics.append(
+            tfma.MetricConfig(
+                class_name="SparseTopKCategoricalAccuracy",
+                config='{"name": "top_2_accuracy", "k": 2}',
+            )
+        )
+    return _eval_config(
+        "probabilities",
+        overall,
+        [
+            tfma.MetricsSpec(metrics=metrics),
+            tfma.MetricsSpec(
+                metrics=[
+                    tfma.MetricConfig(class_name="Precision"),
+                    tfma.MetricConfig(class_name="Recall"),
+                ],
+                binarize=per_class,
+            ),
+        ],
+    )
+
+
+def _eval_config(
+    prediction_key: str, overall: tfma.SlicingSpec, metrics_specs: list[tfma.MetricsSpec]
+) -> tfma.EvalConfig:
+    """Through the model's serving_default signature, on the whole split and per label."""
+    import tensorflow_model_analysis as tfma
+
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name="serving_default",
+                label_key=features.LABEL_KEY,
+                prediction_key=prediction_key,
+            )
+        ],
+        slicing_specs=[overall, tfma.SlicingSpec(feature_keys=[features.LABEL_KEY])],
+        metrics_specs=metrics_specs,
     )
 
 
@@ -150,12 +208,19 @@ def metrics_by_slice(evaluation_uri: str, model: str = "candidate") -> dict[str,
             if key.is_diff or (key.model_name or "candidate") != model:
                 continue
             if value.HasField("double_value"):
-                metrics[key.name] = value.double_value.value
+                metrics[_metric_name(key)] = value.double_value.value
             elif value.HasField("confusion_matrix_at_thresholds"):
                 matrix = value.confusion_matrix_at_thresholds.matrices[0]
                 for cell in _CONFUSION_CELLS:
                     metrics[cell] = getattr(matrix, cell)
     return dict(sorted(result.items(), key=lambda item: (item[0] != "overall", item[0])))
+
+
+def _metric_name(key) -> str:
+    """ "precision", or "precision/class_2" for a per-class (binarized) metric."""
+    if key.HasField("sub_key") and key.sub_key.HasField("class_id"):
+        return f"{key.name}/class_{key.sub_key.class_id.value}"
+    return key.name
 
 
 def _slice_value(key) -> str:

@@ -15,8 +15,10 @@ IMAGE_BYTES_SIGNATURE = "serving_image_bytes"
 
 @dataclass(frozen=True)
 class Prediction:
+    """One file's predicted class and that class's probability, or why it was not scored."""
+
     path: str
-    probability: float | None = None
+    probability: float | None = None  # of `class_name`
     class_name: str | None = None
     error: str | None = None
 
@@ -149,11 +151,19 @@ def predict_files(
         predictions.append(
             Prediction(
                 path,
-                probability=float(outputs["probability"][0]),
+                probability=_class_probability(outputs),
                 class_name=outputs["class_name"][0].numpy().decode(),
             )
         )
     return predictions
+
+
+def _class_probability(outputs: dict[str, tf.Tensor]) -> float:
+    """The predicted class's probability (models before N classes only give P(class 1))."""
+    if "class_probability" in outputs:
+        return float(outputs["class_probability"][0])
+    probability = float(outputs["probability"][0])
+    return probability if int(outputs["class_id"][0]) == 1 else 1.0 - probability
 
 
 def _reason(error: tf.errors.OpError) -> str:

@@ -13,6 +13,17 @@ class PreflightError(RuntimeError):
     """Something the run needs is missing; the message says what and how to provide it."""
 
 
+def _class_count_problems(builder, label_key: str, num_classes: int) -> list[str]:
+    """The model's output size is built from --num-classes: it must be the ClassLabel's."""
+    names = tfds_source.class_names(builder, label_key)
+    if names and len(names) != num_classes:
+        return [
+            f"--num-classes {num_classes}, but {builder.name}'s {label_key!r} has "
+            f"{len(names)} classes ({', '.join(names)}): pass --num-classes {len(names)}"
+        ]
+    return []
+
+
 def check_inputs(config: PipelineConfig) -> dict[str, int]:
     """Checks, in seconds, what the pipeline would otherwise discover minutes in.
 
@@ -35,6 +46,7 @@ def check_inputs(config: PipelineConfig) -> dict[str, int]:
         )
         try:
             tfds_source.check_feature_keys(builder, data.image_key, data.label_key)
+            problems += _class_count_problems(builder, data.label_key, data.num_classes)
         except tfds_source.FeatureKeyError as error:
             problems.append(str(error))
         slices = {}
@@ -49,7 +61,7 @@ def check_inputs(config: PipelineConfig) -> dict[str, int]:
     except tfds_source.DatasetUnavailableError as error:
         problems.append(str(error))
     try:
-        resolve_weights(config.training.weights)
+        resolve_weights(config.training.weights, config.training.backbone, data.image_size)
     except WeightsUnavailableError as error:
         problems.append(str(error))
     if problems:

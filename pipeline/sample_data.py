@@ -57,13 +57,18 @@ _DEFECT_FRACTIONS = {
 OVERSIZED_SIZE = (6000, 5000)
 
 
-def make_features() -> tfds.features.FeaturesDict:
-    """The cats_vs_dogs 4.0.1 feature spec, field for field."""
+def class_names(num_classes: int = 2) -> tuple[str, ...]:
+    """cat and dog for two classes, class_0 .. class_<N-1> for more."""
+    return CLASS_NAMES if num_classes == 2 else tuple(f"class_{i}" for i in range(num_classes))
+
+
+def make_features(num_classes: int = 2) -> tfds.features.FeaturesDict:
+    """The cats_vs_dogs 4.0.1 feature spec, field for field (N classes: N label names)."""
     return tfds.features.FeaturesDict(
         {
             "image": tfds.features.Image(),
             "image/filename": tfds.features.Text(),
-            "label": tfds.features.ClassLabel(names=list(CLASS_NAMES)),
+            "label": tfds.features.ClassLabel(names=list(class_names(num_classes))),
         }
     )
 
@@ -73,12 +78,14 @@ def planted_defects(num_examples: int) -> dict[int, str]:
     return {int(fraction * num_examples): kind for fraction, kind in _DEFECT_FRACTIONS.items()}
 
 
-def draw_image(label: int, rng: random.Random) -> bytes:
+def draw_image(label: int, rng: random.Random, num_classes: int = 2) -> bytes:
     """Returns the JPEG bytes of one generated picture of class `label` (0 cat, 1 dog)."""
-    return _encode(_draw(label, rng), "JPEG", quality=rng.randint(60, 95))
+    return _encode(_draw(label, rng, num_classes), "JPEG", quality=rng.randint(60, 95))
 
 
-def draw_defective_image(label: int, defect: str, rng: random.Random) -> bytes:
+def draw_defective_image(
+    label: int, defect: str, rng: random.Random, num_classes: int = 2
+) -> bytes:
     """The encoded bytes of a picture of class `label` spoilt by `defect` (see module doc)."""
     if defect == EMPTY:
         return b""
@@ -86,7 +93,7 @@ def draw_defective_image(label: int, defect: str, rng: random.Random) -> bytes:
         return b"<html><body><h1>404 Not Found</h1></body></html>\n"
     if defect == OVERSIZED:
         return _encode(Image.new("1", OVERSIZED_SIZE), "PNG")
-    image = _draw(label, rng)
+    image = _draw(label, rng, num_classes)
     if defect == TRUNCATED:
         jpeg = _encode(image, "JPEG", quality=90)
         return jpeg[: len(jpeg) // 2]
@@ -109,9 +116,12 @@ def _encode(image: Image.Image, image_format: str, **options) -> bytes:
     return buffer.getvalue()
 
 
-def _draw(label: int, rng: random.Random) -> Image.Image:
+def _draw(label: int, rng: random.Random, num_classes: int = 2) -> Image.Image:
     width, height = rng.randint(MIN_SIDE, MAX_SIDE), rng.randint(MIN_SIDE, MAX_SIDE)
-    hue = rng.uniform(0.0, 0.12) if label == 0 else rng.uniform(0.5, 0.68)
+    if num_classes == 2:
+        hue = rng.uniform(0.0, 0.12) if label == 0 else rng.uniform(0.5, 0.68)
+    else:  # N classes: N hue bands around the colour wheel, blobs and stripes alternating
+        hue = label / num_classes + rng.uniform(0.0, 0.5 / num_classes)
     background = _rgb(hue, rng.uniform(0.3, 0.8), rng.uniform(0.4, 0.9))
     image = Image.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(image)
@@ -119,7 +129,7 @@ def _draw(label: int, rng: random.Random) -> Image.Image:
         colour = _rgb(hue + rng.uniform(-0.05, 0.05), rng.uniform(0.5, 1.0), rng.uniform(0.2, 1.0))
         x, y = rng.randrange(width), rng.randrange(height)
         size = rng.randint(10, max(11, min(width, height) // 3))
-        if label == 0:
+        if label % 2 == 0:
             draw.ellipse((x - size, y - size, x + size, y + size), fill=colour)
         else:
             draw.rectangle((x - size, 0, x + size // 3, height), fill=colour)
@@ -136,6 +146,8 @@ class CatsVsDogsSample(tfds.core.GeneratorBasedBuilder):
 
     VERSION = tfds.core.Version("4.0.1")
 
+    NUM_CLASSES = 2
+
     def __init__(self, *, num_examples: int = 600, seed: int = 0, **kwargs):
         self._num_examples = num_examples
         self._seed = seed
@@ -145,7 +157,7 @@ class CatsVsDogsSample(tfds.core.GeneratorBasedBuilder):
         return tfds.core.DatasetInfo(
             builder=self,
             description="Generated two-class images in the cats_vs_dogs 4.0.1 format.",
-            features=make_features(),
+            features=make_features(self.NUM_CLASSES),
             supervised_keys=("image", "label"),
             # Keep generation order, so the planted defects sit at their fractions
             # of the dataset and each split's share of them is known.
@@ -160,12 +172,12 @@ class CatsVsDogsSample(tfds.core.GeneratorBasedBuilder):
         rng = random.Random(self._seed)
         defects = planted_defects(self._num_examples)
         for index in range(self._num_examples):
-            label = index % 2
-            folder = CLASS_NAMES[label].capitalize()
+            label = index % self.NUM_CLASSES
+            folder = class_names(self.NUM_CLASSES)[label].capitalize()
             image = (
-                draw_defective_image(label, defects[index], rng)
+                draw_defective_image(label, defects[index], rng, self.NUM_CLASSES)
                 if index in defects
-                else draw_image(label, rng)
+                else draw_image(label, rng, self.NUM_CLASSES)
             )
             yield (
                 index,
@@ -177,18 +189,40 @@ class CatsVsDogsSample(tfds.core.GeneratorBasedBuilder):
             )
 
 
-def is_prepared(data_dir: str) -> bool:
+def is_prepared(data_dir: str, dataset_name: str = SAMPLE_DATASET_NAME) -> bool:
     """True when a sample dataset already exists under `data_dir`."""
     return os.path.isfile(
-        os.path.join(
-            data_dir, SAMPLE_DATASET_NAME, str(CatsVsDogsSample.VERSION), "dataset_info.json"
-        )
+        os.path.join(data_dir, dataset_name, str(CatsVsDogsSample.VERSION), "dataset_info.json")
     )
 
 
-def generate_sample_dataset(data_dir: str, num_examples: int = 600, seed: int = 0) -> str:
-    """Writes the sample dataset under `data_dir` and returns its directory."""
-    builder = CatsVsDogsSample(data_dir=data_dir, num_examples=num_examples, seed=seed)
+_BUILDERS: dict[tuple[str, int], type[CatsVsDogsSample]] = {}
+
+
+def sample_builder_class(dataset_name: str, num_classes: int) -> type[CatsVsDogsSample]:
+    """The builder of an N-class sample named `dataset_name` (TFDS names builders by class)."""
+    if (dataset_name, num_classes) == (SAMPLE_DATASET_NAME, 2):
+        return CatsVsDogsSample
+    key = (dataset_name, num_classes)
+    if key not in _BUILDERS:  # TFDS registers each builder class once per process
+        _BUILDERS[key] = type(
+            f"Sample_{dataset_name}_{num_classes}",
+            (CatsVsDogsSample,),
+            {"name": dataset_name, "NUM_CLASSES": num_classes, "__module__": __name__},
+        )
+    return _BUILDERS[key]
+
+
+def generate_sample_dataset(
+    data_dir: str,
+    num_examples: int = 600,
+    seed: int = 0,
+    num_classes: int = 2,
+    dataset_name: str = SAMPLE_DATASET_NAME,
+) -> str:
+    """Writes the sample dataset (N classes, any name) under `data_dir`; returns its directory."""
+    builder_class = sample_builder_class(dataset_name, num_classes)
+    builder = builder_class(data_dir=data_dir, num_examples=num_examples, seed=seed)
     builder.download_and_prepare(
         file_format="tfrecord",
         download_config=tfds.download.DownloadConfig(try_download_gcs=False),

@@ -30,9 +30,10 @@ def fit_custom(
     scales_loss = isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer)
     weights = model.trainable_weights
     with strategy.scope():
-        per_example_loss = objective.make_loss(reduction=keras.losses.Reduction.NONE)
-        train_metrics = [keras.metrics.Mean("loss"), *objective.make_metrics()]
-        eval_metrics = [keras.metrics.Mean("loss"), *objective.make_metrics()]
+        classes = objective.num_classes_of(model)
+        per_example_loss = objective.make_loss(classes, reduction=keras.losses.Reduction.NONE)
+        train_metrics = [keras.metrics.Mean("loss"), *objective.make_metrics(classes)]
+        eval_metrics = [keras.metrics.Mean("loss"), *objective.make_metrics(classes)]
         optimizer.build(weights)
 
     def update_metrics(metrics, labels, logits, losses) -> None:

@@ -29,17 +29,22 @@ class StrategyPlan:
     devices: tuple[str, ...]
     global_batch_size: int
 
+    @property
+    def replica_batch_size(self) -> float:
+        """Examples each replica sees per step (the last replica may get fewer)."""
+        return self.global_batch_size / max(1, len(self.devices))
 
-def plan_strategy(gpu_names: list[str], batch_size_per_replica: int) -> StrategyPlan:
+
+def plan_strategy(gpu_names: list[str], global_batch_size: int) -> StrategyPlan:
     """A pure function of the visible GPUs: MirroredStrategy from two GPUs up.
 
-    `batch_size` in the config is per replica, as in the guide's single-device
-    recipe; each of N GPUs gets that many examples, so the global batch is N times
-    larger and every replica does the same work per step as one device would.
+    `batch_size` in the config is the global batch, the guide's 32: MirroredStrategy
+    splits each batch over the replicas (32 / N each), so N GPUs apply the guide's
+    learning rate to gradients of the guide's batch size and the recipe is unchanged.
     """
     if len(gpu_names) > 1:
-        return StrategyPlan("mirrored", tuple(gpu_names), batch_size_per_replica * len(gpu_names))
-    return StrategyPlan("default", tuple(gpu_names), batch_size_per_replica)
+        return StrategyPlan("mirrored", tuple(gpu_names), global_batch_size)
+    return StrategyPlan("default", tuple(gpu_names), global_batch_size)
 
 
 def visible_gpu_names() -> list[str]:

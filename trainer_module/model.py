@@ -1,4 +1,4 @@
-"""The guide's transfer model: a frozen Xception base with a new one-logit head.
+"""The guide's transfer model: a frozen base (Xception, or `--backbone`) with a new head.
 
 Reads top to bottom like the guide: augmentation and rescaling inside the
 model, the base called in inference mode, pooling, dropout, one logit.
@@ -12,46 +12,61 @@ from dataclasses import dataclass
 import tensorflow as tf
 import tf_keras as keras
 
+from core import backbones
 from core.config import WEIGHTS_IMAGENET, WEIGHTS_NONE, TrainingConfig
-from trainer_module import devices
+from trainer_module import devices, objective
 
-XCEPTION_NOTOP_WEIGHTS = "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"
+XCEPTION_NOTOP_WEIGHTS = backbones.weights_file_name("xception", 150)
 
 
 class WeightsUnavailableError(RuntimeError):
     """Pretrained weights were asked for but are not on this machine."""
 
 
-def keras_weights_cache_path() -> str:
-    """Where Keras looks for (and would download) the ImageNet Xception weights."""
+def keras_weights_cache_path(backbone: str = "xception", image_size: int = 150) -> str:
+    """Where Keras looks for (and would download) the backbone's ImageNet notop weights."""
     keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-    return os.path.join(keras_home, "models", XCEPTION_NOTOP_WEIGHTS)
+    return os.path.join(keras_home, "models", backbones.weights_file_name(backbone, image_size))
 
 
-def resolve_weights(weights: str) -> str | None:
-    """Maps the config's `weights` to Xception's argument, failing early when offline.
+def resolve_weights(weights: str, backbone: str = "xception", image_size: int = 150) -> str | None:
+    """Maps the config's `weights` to the backbone's argument, failing early when offline.
 
     Keras would otherwise try to download the ImageNet file in the middle of a
     run and fail with a bare URL error.
     """
+    file_name = backbones.weights_file_name(backbone, image_size)
     if weights == WEIGHTS_NONE:
         return None
     if weights == WEIGHTS_IMAGENET:
-        cached = keras_weights_cache_path()
+        cached = keras_weights_cache_path(backbone, image_size)
         if not os.path.isfile(cached):
+            size = " (83,683,744 bytes)" if backbone == "xception" else ""
             raise WeightsUnavailableError(
-                f"ImageNet weights for Xception are not in the Keras cache ({cached}) and "
-                "cannot be downloaded here. Copy "
-                f"{XCEPTION_NOTOP_WEIGHTS} (83,683,744 bytes) to that path (or set "
+                f"ImageNet weights for {backbone} are not in the Keras cache ({cached}) and "
+                f"cannot be downloaded here. Copy {file_name}{size} to that path (or set "
                 "$KERAS_HOME), or pass --weights /path/to/that.h5, or --weights none."
             )
         return WEIGHTS_IMAGENET
     if not os.path.isfile(weights):
         raise WeightsUnavailableError(
-            f"--weights {weights}: no such file. Pass the path of {XCEPTION_NOTOP_WEIGHTS}, "
+            f"--weights {weights}: no such file. Pass the path of {file_name}, "
             "'imagenet' (Keras cache) or 'none'."
         )
     return weights
+
+
+def preprocessing_layer(backbone: str) -> keras.layers.Layer:
+    """float pixels in [0, 255] -> what the backbone was trained on (its `preprocess_input`)."""
+    scaling = backbones.BACKBONES[backbone].scaling
+    if scaling == backbones.SCALE_TF:  # Xception, MobileNetV2, ...: [-1, 1]
+        return keras.layers.Rescaling(1.0 / 127.5, offset=-1, name="preprocess")
+    if scaling == backbones.SCALE_NONE:  # EfficientNet rescales inside the model
+        return keras.layers.Identity(name="preprocess")
+    return keras.layers.Lambda(
+        lambda x: keras.applications.imagenet_utils.preprocess_input(x, mode=scaling),
+        name="preprocess",
+    )
 
 
 @dataclass
@@ -67,9 +82,12 @@ class TransferModel:
     base: keras.Model
     features: keras.Model
     head: keras.Model
+    preprocess: keras.layers.Layer  # the backbone's input scaling, also used by recalibration
 
 
-def build_transfer_model(config: TrainingConfig, image_size: int) -> TransferModel:
+def build_transfer_model(
+    config: TrainingConfig, image_size: int, num_classes: int = 2
+) -> TransferModel:
     """Builds the model with the base frozen, ready for `train_head`.
 
     Layers compute in `config.mixed_precision`; the logit layer is float32 so the
@@ -80,9 +98,10 @@ def build_transfer_model(config: TrainingConfig, image_size: int) -> TransferMod
         config: `weights`, `augment`, `rotation_factor`, `dropout_rate`, `seed` and
             `mixed_precision` shape the model.
         image_size: the side of the square uint8 images it takes (Xception: >= 71).
+        num_classes: 2 gives the guide's single logit; more give one logit per class.
 
     Returns:
-        The model (uint8 pixels -> one logit, no sigmoid) with handles on its base,
+        The model (uint8 pixels -> logits, no sigmoid/softmax) with handles on its base,
         feature extractor and head, which share its layers.
 
     Raises:
@@ -90,8 +109,8 @@ def build_transfer_model(config: TrainingConfig, image_size: int) -> TransferMod
             machine (see `resolve_weights`).
     """
     with devices.precision_policy(config.mixed_precision):
-        base = keras.applications.Xception(
-            weights=resolve_weights(config.weights),
+        base = getattr(keras.applications, backbones.BACKBONES[config.backbone].keras_name)(
+            weights=resolve_weights(config.weights, config.backbone, image_size),
             input_shape=(image_size, image_size, 3),
             include_top=False,
         )
@@ -102,20 +121,24 @@ def build_transfer_model(config: TrainingConfig, image_size: int) -> TransferMod
         if config.augment:
             x = keras.Sequential(
                 [
+                    # Distinct seeds: with one seed both layers would draw the same stream.
                     keras.layers.RandomFlip("horizontal", seed=config.seed),
-                    keras.layers.RandomRotation(config.rotation_factor, seed=config.seed),
+                    keras.layers.RandomRotation(config.rotation_factor, seed=config.seed + 1),
                 ],
                 name="augmentation",
             )(x)
-        # Xception expects inputs in [-1, 1].
-        x = keras.layers.Rescaling(1.0 / 127.5, offset=-1)(x)
+        # Each backbone's own input scaling (Xception: [-1, 1]).
+        preprocess = preprocessing_layer(config.backbone)
+        x = preprocess(x)
         # training=False keeps the base's BatchNorm layers in inference mode even
         # after the base is unfrozen for fine-tuning: their moving statistics stay
         # the ImageNet ones instead of being wrecked by small, new batches.
         x = base(x, training=False)
         pooled = keras.layers.GlobalAveragePooling2D()(x)
         dropout = keras.layers.Dropout(config.dropout_rate)
-        logit = keras.layers.Dense(1, name="logit", dtype="float32")
+        logit = keras.layers.Dense(
+            objective.output_units(num_classes), name="logit", dtype="float32"
+        )
         outputs = logit(dropout(pooled))
         head_inputs = keras.Input(shape=pooled.shape[1:], name="pooled_features")
         # Built inside the policy too: compile() adds loss scaling for mixed_float16 models.
@@ -124,10 +147,13 @@ def build_transfer_model(config: TrainingConfig, image_size: int) -> TransferMod
             base=base,
             features=keras.Model(inputs, pooled, name="feature_extractor"),
             head=keras.Model(head_inputs, logit(dropout(head_inputs)), name="head"),
+            preprocess=preprocess,
         )
 
 
-def recalibrate_batchnorm(base: keras.Model, images: tf.Tensor) -> None:
+def recalibrate_batchnorm(
+    base: keras.Model, images: tf.Tensor, preprocess: keras.layers.Layer
+) -> None:
     """Sets every BatchNorm layer's moving statistics to those of `images`.
 
     Only for a randomly initialised base (weights "none", the offline sample
@@ -147,7 +173,7 @@ def recalibrate_batchnorm(base: keras.Model, images: tf.Tensor) -> None:
     base.trainable = True
     for layer in batch_norms:
         layer.momentum = 0.0
-    base(keras.layers.Rescaling(1.0 / 127.5, offset=-1)(tf.cast(images, tf.float32)), training=True)
+    base(preprocess(tf.cast(images, tf.float32)), training=True)
     for layer, momentum in zip(batch_norms, momenta, strict=True):
         layer.momentum = momentum
     base.trainable = was_trainable

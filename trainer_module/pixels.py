@@ -7,10 +7,17 @@ write, read and shuffle, and decoding it back is a memory copy.
 
 import tensorflow as tf
 
+from core import images
+
 
 def decode_and_resize(encoded_image: tf.Tensor, image_size: int) -> tf.Tensor:
-    """JPEG/PNG/GIF/BMP bytes -> uint8 [size, size, 3], resized as the guide does (bilinear)."""
-    image = tf.io.decode_image(encoded_image, channels=3, expand_animations=False)
+    """JPEG/PNG/GIF/BMP bytes -> uint8 [size, size, 3], resized as the guide does (bilinear).
+
+    Colour handling (alpha on white, grayscale, CMYK) is `core.images.to_rgb`, the very
+    function ExampleGen cleaned the training images with.
+    """
+    image = images.to_rgb(encoded_image)
+    image.set_shape([None, None, 3])
     resized = tf.image.resize(image, [image_size, image_size])
     return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
 

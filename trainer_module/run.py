@@ -9,8 +9,11 @@ import os
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
+from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.components.trainer.fn_args_utils import FnArgs
+from tfx.utils import io_utils as tfx_io_utils
 
+from core import features
 from core.config import WEIGHTS_NONE, TrainingConfig
 from trainer_module import data, devices, model, resume, serving, training
 from trainer_module.progress import PROGRESS_LOGGER, EpochProgress
@@ -18,6 +21,7 @@ from trainer_module.progress import PROGRESS_LOGGER, EpochProgress
 HISTORY_FILE = "history.json"
 # custom_config key: where backups of unfinished trainings live (see `_backup_dir`).
 RESUME_ROOT = "resume_root"
+CLASS_NAMES_FILE = "class_names.txt"
 # Images whose statistics initialise a random base's BatchNorm layers.
 _CALIBRATION_IMAGES = 64
 
@@ -27,17 +31,22 @@ def run_fn(fn_args: FnArgs) -> None:
 
     Args:
         fn_args: from the Trainer: the transformed `train_files` and `eval_files`,
-            `transform_output`, `serving_model_dir`, `model_run_dir` (TensorBoard logs)
-            and `custom_config` {"training": `TrainingConfig` fields, "image_size": int}.
+            `transform_output`, `serving_model_dir`, `model_run_dir` (TensorBoard logs),
+            `schema_path` (the curated schema: the class names) and `custom_config`
+            {"training": `TrainingConfig` fields, "image_size": int, "num_classes": int}.
 
     Raises:
+        ValueError: the schema's class names are not `num_classes`.
         WeightsUnavailableError: the configured pretrained weights are not on this machine.
         FileNotFoundError: no transformed examples match a split's file patterns.
         MissingGpuError: the task was given GPUs (TRAINER_REQUIRED_GPUS) TensorFlow cannot see.
     """
     config = TrainingConfig(**fn_args.custom_config["training"])
     image_size = int(fn_args.custom_config["image_size"])
-    keras.utils.set_random_seed(config.seed)
+    class_names = _class_names(
+        fn_args.schema_path, int(fn_args.custom_config.get("num_classes", 2))
+    )
+    seed_everything(config)
     transform_output = tft.TFTransformOutput(fn_args.transform_output)
 
     devices.check_required_gpus(devices.visible_gpu_names())
@@ -52,7 +61,7 @@ def run_fn(fn_args: FnArgs) -> None:
     eval_data = data.make_dataset(fn_args.eval_files, transform_output, image_size, batch_size)
 
     with strategy.scope():
-        transfer = model.build_transfer_model(config, image_size)
+        transfer = model.build_transfer_model(config, image_size, len(class_names))
     if config.weights == WEIGHTS_NONE:
         _recalibrate_random_base(transfer, train_data)
 
@@ -65,21 +74,64 @@ def run_fn(fn_args: FnArgs) -> None:
         training.fine_tune(transfer, fine, train_data, eval_data, config, monitors.callbacks(fine))
     backup.restore()  # only if no epoch was left to train
 
-    signatures = serving.make_serving_signatures(transfer.model, transform_output, image_size)
+    signatures = serving.make_serving_signatures(
+        transfer.model, transform_output, image_size, class_names
+    )
     # Weights and signatures only: the optimizer's slots would triple the size of every push.
     transfer.model.save(
         fn_args.serving_model_dir, save_format="tf", include_optimizer=False, signatures=signatures
     )
     _write_history(backup.history(), fn_args.model_run_dir, fn_args.serving_model_dir)
+    _write_class_names(class_names, fn_args.serving_model_dir)
     backup.remove()  # the model is exported: nothing left to resume
+
+
+def _class_names(schema_path: str | None, num_classes: int) -> tuple[str, ...]:
+    """The label's class names the curated schema carries (the dataset's ClassLabel).
+
+    Raises:
+        ValueError: the schema's classes are not `num_classes` (the configured output size).
+    """
+    names: tuple[str, ...] = ()
+    if schema_path:
+        schema = tfx_io_utils.parse_pbtxt_file(schema_path, schema_pb2.Schema())
+        names = features.class_names_of(schema)
+    if not names:  # a label without ClassLabel names: the class indices name themselves
+        names = features.CLASS_NAMES if num_classes == 2 else tuple(map(str, range(num_classes)))
+    if len(names) != num_classes:
+        raise ValueError(
+            f"--num-classes {num_classes}, but the dataset's label has {len(names)} classes "
+            f"({', '.join(names)}): pass --num-classes {len(names)}"
+        )
+    return names
+
+
+def _write_class_names(class_names: tuple[str, ...], serving_model_dir: str) -> None:
+    """assets.extra/class_names.txt, one name a line in label order: they travel with the model."""
+    path = os.path.join(serving_model_dir, "assets.extra", CLASS_NAMES_FILE)
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.gfile.GFile(path, "w") as f:
+        f.write("".join(f"{name}\n" for name in class_names))
+
+
+def seed_everything(config: TrainingConfig) -> None:
+    """Seeds Python, NumPy and TensorFlow; `--deterministic` also makes TF ops deterministic.
+
+    Seeds alone leave parallel reductions (and some GPU kernels) free to sum in any
+    order, so two runs can still differ in the last bits and then diverge.
+    """
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
 
 
 def _log_setup(plan: devices.StrategyPlan, config: TrainingConfig) -> None:
     logging.getLogger(PROGRESS_LOGGER).info(
-        "training with %s strategy on %s, global batch %d, precision %s, %s loop",
+        "training with %s strategy on %s, global batch %d (%g per replica), precision %s, %s loop",
         plan.kind,
         ", ".join(plan.devices) or "CPU",
         plan.global_batch_size,
+        plan.replica_batch_size,
         devices.keras_policy_name(config.mixed_precision),
         config.training_loop,
     )
@@ -88,7 +140,7 @@ def _log_setup(plan: devices.StrategyPlan, config: TrainingConfig) -> None:
 def _recalibrate_random_base(transfer: model.TransferModel, train_data: tf.data.Dataset) -> None:
     """Weights "none" only: see `model.recalibrate_batchnorm`; the first training images."""
     images, _ = next(iter(train_data.unbatch().batch(_CALIBRATION_IMAGES)))
-    model.recalibrate_batchnorm(transfer.base, images)
+    model.recalibrate_batchnorm(transfer.base, images, transfer.preprocess)
 
 
 def _backup_dir(fn_args: FnArgs) -> str:

@@ -24,7 +24,10 @@ from trainer_module import pixels
 
 
 def make_serving_signatures(
-    model: keras.Model, tf_transform_output: tft.TFTransformOutput, image_size: int
+    model: keras.Model,
+    tf_transform_output: tft.TFTransformOutput,
+    image_size: int,
+    class_names: tuple[str, ...] = features.CLASS_NAMES,
 ) -> dict[str, tf.types.experimental.ConcreteFunction]:
     """The three signatures above, for `tf.saved_model.save(model, dir, signatures=...)`.
 
@@ -33,10 +36,14 @@ def make_serving_signatures(
             attached to it as `tft_layer` so that it is saved with the model.
         tf_transform_output: Transform's output: its graph and the raw feature spec.
         image_size: the side of the images the model takes.
+        class_names: the label's class names, in label order (the dataset's ClassLabel).
 
     Returns:
         Signature name -> concrete function: "serving_default", "serving_image_bytes"
-        (both return probability, class_id, class_name) and "transform_features".
+        (both return probability, class_id, class_name, class_probability; with more
+        than two classes also probabilities) and "transform_features".
+        `probability` is P(class 1) for two classes (what TFMA's binary metrics
+        read), the predicted class's probability for more.
     """
     # Tracked as an attribute so its assets and variables are saved with the model.
     model.tft_layer = tf_transform_output.transform_features_layer()
@@ -47,12 +54,25 @@ def make_serving_signatures(
     def predict(raw: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         transformed = model.tft_layer(raw)
         images = pixels.decode_pixels_batch(transformed[features.PIXELS_KEY], image_size)
-        probability = tf.sigmoid(tf.reshape(model(images, training=False), [-1]))
-        class_id = tf.cast(probability >= 0.5, tf.int64)
+        logits = model(images, training=False)
+        names = tf.constant(class_names)
+        if len(class_names) == 2:
+            probability = tf.sigmoid(tf.reshape(logits, [-1]))
+            class_id = tf.cast(probability >= 0.5, tf.int64)
+            return {
+                "probability": probability,
+                "class_id": class_id,
+                "class_name": tf.gather(names, class_id),
+                "class_probability": tf.where(class_id == 1, probability, 1.0 - probability),
+            }
+        probabilities = tf.nn.softmax(logits)
+        class_id = tf.argmax(probabilities, axis=-1)
         return {
-            "probability": probability,
+            "probabilities": probabilities,
+            "probability": tf.reduce_max(probabilities, axis=-1),
             "class_id": class_id,
-            "class_name": tf.gather(tf.constant(features.CLASS_NAMES), class_id),
+            "class_name": tf.gather(names, class_id),
+            "class_probability": tf.reduce_max(probabilities, axis=-1),
         }
 
     @tf.function(input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")])

@@ -47,15 +47,15 @@ def stages(config: TrainingConfig) -> tuple[Stage, Stage]:
 
 
 def compile_for_stage(model: keras.Model, learning_rate: float, jit_compile: bool = False) -> None:
-    """Compiles with the guide's loss and metric and a fresh Adam.
+    """Compiles with the guide's loss and metric (for the model's classes) and a fresh Adam.
 
     Keras fixes which weights an optimizer updates at compile time, so this
     must run again after `base.trainable` changes.
     """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss=objective.make_loss(),
-        metrics=objective.make_metrics(),
+        loss=objective.make_loss(objective.num_classes_of(model)),
+        metrics=objective.make_metrics(objective.num_classes_of(model)),
         jit_compile=jit_compile,
     )
 

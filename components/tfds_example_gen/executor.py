@@ -75,7 +75,7 @@ def _read_shard_slice(
             continue
         example = tf.train.Example()
         feature = example.features.feature
-        feature[features.IMAGE_KEY].bytes_list.value.append(cleaned.jpeg)
+        feature[features.IMAGE_KEY].bytes_list.value.append(cleaned.encoded)
         feature[features.LABEL_KEY].CopyFrom(source[label_key])
         feature[features.ID_KEY].bytes_list.value.append(example_id.encode())
         if filename:
@@ -155,6 +155,10 @@ class Executor(BaseExampleGenExecutor):
         examples.set_string_custom_property(properties.TFDS_VERSION, str(builder.info.version))
         examples.set_string_custom_property(properties.TFDS_DATA_DIR, exec_properties[DATA_DIR])
         examples.set_string_custom_property(properties.TFDS_SPLITS, json.dumps(splits))
+        examples.set_string_custom_property(
+            properties.CLASS_NAMES,
+            json.dumps(tfds_source.class_names(builder, exec_properties[SOURCE_LABEL_KEY])),
+        )
         for key, value in report.items():
             examples.set_string_custom_property(key, json.dumps(value))
         empty = [name for name, count in report[properties.SPLIT_COUNTS].items() if count == 0]

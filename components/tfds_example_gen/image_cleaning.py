@@ -1,12 +1,14 @@
-"""Validates one encoded image and turns it into an RGB JPEG, or says why it must be skipped.
+"""Validates one encoded image and makes it RGB, or says why it must be skipped.
 
 Real image archives hold files that crash a training run hours in: zero-byte
 files, truncated downloads, HTML pages saved as .jpg, PNG/CMYK/grayscale images
 under .jpg names. ExampleGen runs every image through `clean_image` once, so
-Transform and Trainer can assume 3-channel JPEGs that decode.
+Transform and Trainer can assume 3-channel images that decode.
 
 Valid RGB JPEGs are passed through byte for byte (no re-encoding loss); all
-other decodable images are re-encoded at a fixed quality, so the output is
+other decodable images become lossless RGB PNGs of `core.images.to_rgb`, the
+same function serving runs on raw uploads, so a served RGBA/grayscale/CMYK/PNG
+image gets exactly the pixels of its cleaned training example. The output is
 deterministic.
 """
 
@@ -16,10 +18,13 @@ import io
 import warnings
 from dataclasses import dataclass
 
+import tensorflow as tf
 from PIL import Image
 
+from core import images
+
 OK = "ok"
-# Converted to RGB JPEG (the example is kept). One reason per image: the colour
+# Converted to RGB (the example is kept). One reason per image: the colour
 # mode wins over the container format, e.g. a grayscale PNG counts as grayscale.
 GRAYSCALE = "grayscale"
 RGBA = "rgba"
@@ -35,7 +40,9 @@ TRUNCATED = "truncated"
 OVERSIZED = "oversized"
 SKIPPED_REASONS = (EMPTY, UNDECODABLE, TRUNCATED, OVERSIZED)
 
-JPEG_QUALITY = 95
+# What TensorFlow (so serving) decodes; other formats PIL reads (WebP, TIFF...) are first
+# rewritten as lossless RGBA PNG, then go through the same `to_rgb`.
+_TF_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "BMP")
 _MODE_REASONS = {
     "1": GRAYSCALE,
     "L": GRAYSCALE,
@@ -52,18 +59,18 @@ _MODE_REASONS = {
 
 @dataclass(frozen=True)
 class CleanedImage:
-    """The outcome for one image: `jpeg` is None exactly when the image is skipped."""
+    """The outcome for one image: `encoded` is None exactly when the image is skipped."""
 
-    jpeg: bytes | None
+    encoded: bytes | None  # an RGB JPEG (as it came) or an RGB PNG (converted)
     reason: str
 
     @property
     def skipped(self) -> bool:
-        return self.jpeg is None
+        return self.encoded is None
 
 
 def clean_image(encoded: bytes, max_pixels: int) -> CleanedImage:
-    """Returns the image as RGB JPEG bytes with the reason it was changed, or why it is skipped.
+    """Returns the image as RGB JPEG/PNG bytes with why it was changed, or why it is skipped.
 
     The pixel count is checked from the header, before any pixel is decoded, so
     a decompression bomb costs nothing.
@@ -96,7 +103,9 @@ def clean_image(encoded: bytes, max_pixels: int) -> CleanedImage:
     if image.mode == "RGB" and image.format in ("JPEG", "MPO"):
         return CleanedImage(encoded, OK)
     reason = _MODE_REASONS.get(image.mode, NOT_JPEG if image.mode == "RGB" else OTHER_MODE)
-    return CleanedImage(_to_rgb_jpeg(image), reason)
+    if image.format not in _TF_FORMATS:
+        encoded = _encode_png(image.convert("RGBA"))
+    return CleanedImage(_to_rgb_png(encoded), reason)
 
 
 def _read_error_reason(error: OSError) -> str:
@@ -104,14 +113,13 @@ def _read_error_reason(error: OSError) -> str:
     return TRUNCATED if "truncated" in str(error).lower() else UNDECODABLE
 
 
-def _to_rgb_jpeg(image: Image.Image) -> bytes:
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        # Transparent pixels become white, as a browser shows them, not black.
-        rgba = image.convert("RGBA")
-        rgb = Image.new("RGB", rgba.size, (255, 255, 255))
-        rgb.paste(rgba, mask=rgba.getchannel("A"))
-    else:
-        rgb = image.convert("RGB")
+def _encode_png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
-    rgb.save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _to_rgb_png(encoded: bytes) -> bytes:
+    """The RGB pixels `core.images.to_rgb` gives (serving runs the same function), as a
+    lossless PNG: the training example holds exactly the pixels a served image gets."""
+    return tf.io.encode_png(images.to_rgb(tf.constant(encoded))).numpy()

@@ -77,6 +77,12 @@ def check_feature_keys(builder: tfds.core.DatasetBuilder, image_key: str, label_
         )
 
 
+def class_names(builder: tfds.core.DatasetBuilder, label_key: str) -> list[str]:
+    """The label's ClassLabel names in label order; [] when the label is no ClassLabel."""
+    label = builder.info.features[label_key]
+    return list(label.names) if isinstance(label, tfds.features.ClassLabel) else []
+
+
 def resolve_splits(
     builder: tfds.core.DatasetBuilder, splits: Mapping[str, str]
 ) -> dict[str, list[ShardSlice]]:

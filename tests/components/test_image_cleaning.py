@@ -1,4 +1,4 @@
-"""Every class of bad image found in real archives is converted to RGB JPEG or skipped."""
+"""Every class of bad image found in real archives is converted to RGB or skipped."""
 
 import io
 import random
@@ -36,21 +36,22 @@ PHOTO = sample_data.draw_image(0, random.Random(2))  # big enough to cut in its 
         (encode(PICTURE, "PNG"), image_cleaning.NOT_JPEG),
         (encode(PICTURE, "BMP"), image_cleaning.NOT_JPEG),
         (encode(PICTURE, "GIF"), image_cleaning.PALETTE),
+        (encode(PICTURE, "WEBP"), image_cleaning.NOT_JPEG),  # TF cannot read WebP
     ],
 )
-def test_convertible_images_become_rgb_jpegs_that_tensorflow_decodes(encoded, reason):
+def test_convertible_images_become_lossless_rgb_pngs_that_tensorflow_decodes(encoded, reason):
     cleaned = image_cleaning.clean_image(encoded, MAX_PIXELS)
     assert cleaned.reason == reason and not cleaned.skipped
-    image = Image.open(io.BytesIO(cleaned.jpeg))
-    assert (image.format, image.mode, image.size) == ("JPEG", "RGB", PICTURE.size)
-    pixels = tf.io.decode_jpeg(cleaned.jpeg, channels=0)
+    image = Image.open(io.BytesIO(cleaned.encoded))
+    assert (image.format, image.mode, image.size) == ("PNG", "RGB", PICTURE.size)
+    pixels = tf.io.decode_image(cleaned.encoded, channels=0)
     assert pixels.shape == (80, 120, 3)
 
 
 def test_transparent_pixels_become_white():
     transparent = Image.new("RGBA", (10, 10), (0, 0, 0, 0))
     cleaned = image_cleaning.clean_image(encode(transparent, "PNG"), MAX_PIXELS)
-    assert Image.open(io.BytesIO(cleaned.jpeg)).getpixel((5, 5)) == (255, 255, 255)
+    assert Image.open(io.BytesIO(cleaned.encoded)).getpixel((5, 5)) == (255, 255, 255)
 
 
 def test_a_clean_rgb_jpeg_passes_through_unchanged():

@@ -118,12 +118,12 @@ def test_skipped_and_converted_images_are_counted_per_split_and_reason(generated
     assert json.load(open(report))["truncated"] == skipped["train"]["truncated"]
 
 
-def test_every_written_image_is_an_rgb_jpeg_tensorflow_decodes(generated_examples):
+def test_every_written_image_is_an_rgb_jpeg_or_png_tensorflow_decodes(generated_examples):
     for split in SPLITS:
         for example in read_split(generated_examples.uri, split):
             encoded = feature_bytes(example, "image")
-            assert Image.open(io.BytesIO(encoded)).format == "JPEG"
-            assert tf.io.decode_jpeg(encoded, channels=0).shape[-1] == 3
+            assert Image.open(io.BytesIO(encoded)).format in ("JPEG", "PNG")
+            assert tf.io.decode_image(encoded, channels=0).shape[-1] == 3
 
 
 def test_clean_images_are_kept_byte_for_byte(generated_examples, sample_data_dir):
@@ -157,6 +157,10 @@ def test_the_artifact_records_where_the_data_came_from(generated_examples, sampl
         "tfds_data_dir": sample_data_dir,
     }
     assert json.loads(generated_examples.get_string_custom_property("tfds_splits")) == SPLITS
+    assert json.loads(generated_examples.get_string_custom_property("class_names")) == [
+        "cat",
+        "dog",
+    ]
 
 
 def test_splits_are_disjoint_and_keep_raw_features_with_stable_ids(generated_examples):

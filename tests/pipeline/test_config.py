@@ -2,6 +2,7 @@
 
 import argparse
 import dataclasses
+import json
 
 import pytest
 
@@ -16,6 +17,7 @@ def parse(*argv: str) -> PipelineConfig:
 
 
 def test_full_profile_is_the_guides_recipe():
+    """Each recipe number of the Keras guide "Transfer learning & fine-tuning", field by field."""
     config = PipelineConfig.for_profile("full")
     assert config.data.dataset_name == "cats_vs_dogs"
     assert config.data.splits() == {
@@ -25,9 +27,39 @@ def test_full_profile_is_the_guides_recipe():
     }
     assert config.data.image_size == 150
     t = config.training
-    assert (t.weights, t.batch_size, t.head_epochs, t.fine_tune_epochs) == ("imagenet", 32, 20, 10)
-    assert (t.head_learning_rate, t.fine_tune_learning_rate) == (1e-3, 1e-5)
-    assert (t.dropout_rate, t.rotation_factor, t.augment) == (0.2, 0.1, True)
+    assert t.weights == "imagenet"  # Xception(weights="imagenet", include_top=False)
+    assert (t.augment, t.rotation_factor) == (True, 0.1)  # RandomFlip + RandomRotation(0.1)
+    assert t.dropout_rate == 0.2
+    assert t.batch_size == 32
+    assert (t.head_epochs, t.head_learning_rate) == (20, 1e-3)  # Adam() default
+    assert (t.fine_tune_epochs, t.fine_tune_learning_rate) == (10, 1e-5)
+    # No departures: the model of the last epoch of each stage, every epoch run, float32,
+    # the base run on every (augmented) image, Keras fit.
+    assert t.restore_best_weights is False
+    assert t.early_stopping_patience == 0
+    assert t.feature_cache is False
+    assert (t.mixed_precision, t.jit_compile, t.training_loop) == ("none", False, "fit")
+    assert t.deterministic is False
+
+
+def test_the_guides_loss_and_metric():
+    from trainer_module import objective
+
+    loss = objective.make_loss()
+    assert type(loss).__name__ == "BinaryCrossentropy" and loss.get_config()["from_logits"]
+    (metric,) = objective.make_metrics()
+    # threshold 0 on logits is probability 0.5 (the guide's BinaryAccuracy() on logits
+    # thresholds at logit 0.5, probability ~0.62: see README).
+    assert type(metric).__name__ == "BinaryAccuracy" and metric.get_config()["threshold"] == 0.0
+
+
+def test_config_command_prints_the_resolved_configuration_as_json(capsys):
+    from pipeline.cli import main
+
+    assert main(["config", "--profile", "full", "--batch-size", "64", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == {**PipelineConfig.for_profile("full", batch_size=64).to_dict()}
+    assert printed["training"]["restore_best_weights"] is False
 
 
 def test_sample_profile_is_offline():

@@ -90,3 +90,50 @@ def test_without_resolver_the_baseline_comes_from_an_mlmd_lookup():
     assert finder.exec_properties["pipeline_name"] == config.runner.pipeline_name
     plain = create_pipeline(config, include_resolver=False)
     assert "baseline_model" not in {c.id: c for c in plain.components}["Evaluator"].inputs
+
+
+def test_more_than_two_classes_get_multi_class_metrics_and_per_class_slices():
+    config = make_eval_config(PipelineConfig.for_profile("sample").evaluation, num_classes=5)
+    (spec,) = config.model_specs
+    assert spec.prediction_key == "probabilities"
+    overall, per_class = config.metrics_specs
+    names = {m.class_name for m in overall.metrics}
+    assert {
+        "SparseCategoricalAccuracy",
+        "MultiClassConfusionMatrixPlot",
+        "SparseTopKCategoricalAccuracy",
+    } <= names
+    (accuracy,) = [m for m in overall.metrics if m.class_name == "SparseCategoricalAccuracy"]
+    assert accuracy.per_slice_thresholds  # blessing stays on accuracy
+    assert {m.class_name for m in per_class.metrics} == {"Precision", "Recall"}
+    assert list(per_class.binarize.class_ids.values) == [0, 1, 2, 3, 4]
+    assert [list(s.feature_keys) for s in config.slicing_specs] == [[], ["label"]]
+
+
+def test_tfma_computes_the_multi_class_metrics_per_class_and_per_label():
+    """TFMA itself (analyze_raw_data, no model) on 4-class probabilities and labels."""
+    import numpy as np
+    import pandas as pd
+
+    config = make_eval_config(PipelineConfig.for_profile("sample").evaluation, num_classes=4)
+    config.model_specs[0].ClearField("signature_name")  # predictions come from the frame
+    for spec in config.metrics_specs:  # a change threshold needs a baseline model
+        for metric in spec.metrics:
+            for threshold in metric.per_slice_thresholds:
+                threshold.threshold.ClearField("change_threshold")
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, 60)
+    probabilities = rng.dirichlet(np.ones(4), 60)
+    probabilities[np.arange(60), labels] += 1.0
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    frame = pd.DataFrame({"label": labels, "probabilities": list(probabilities)})
+
+    result = tfma.analyze_raw_data(frame, config)
+
+    slices = dict(result.slicing_metrics)
+    assert set(slices) == {(), *((("label", c),) for c in range(4))}
+    overall = slices[()][""]
+    assert overall[""]["accuracy"]["doubleValue"] == 1.0  # the true class always wins
+    assert {"example_count", "top_2_accuracy"} <= set(overall[""])
+    for class_id in range(4):
+        assert set(overall[f"classId:{class_id}"]) == {"precision", "recall"}

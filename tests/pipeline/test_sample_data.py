@@ -104,6 +104,18 @@ def test_is_prepared_reflects_the_data_dir(sample_data_dir, tmp_path):
     assert not sample_data.is_prepared(str(tmp_path))
 
 
+def test_an_n_class_sample_under_any_name(tmp_path):
+    sample_data.generate_sample_dataset(
+        str(tmp_path), num_examples=30, num_classes=3, dataset_name="tri"
+    )
+    builder = tfds.builder("tri", data_dir=str(tmp_path))
+    assert builder.info.features["label"].names == ["class_0", "class_1", "class_2"]
+    # Planted defects (a truncated JPEG...) do not decode: read the labels only.
+    examples = builder.as_dataset(split="train", decoders={"image": tfds.decode.SkipDecoding()})
+    labels = [int(e["label"]) for e in examples]
+    assert sorted(set(labels)) == [0, 1, 2]
+
+
 def test_generate_sample_prints_one_progress_line_and_no_library_output(tmp_path):
     from tests.conftest import run_cli
 

@@ -19,11 +19,14 @@ def test_one_or_no_gpu_keeps_the_default_strategy_and_batch():
     assert devices.plan_strategy(["/device:GPU:0"], 32).kind == "default"
 
 
-def test_several_gpus_mirror_and_scale_the_global_batch_per_replica():
+def test_batch_size_is_the_global_batch_split_over_the_replicas():
+    # The guide's 32 stays the batch each optimizer step sees, whatever the GPU count.
     plan = devices.plan_strategy(["/device:GPU:0", "/device:GPU:1", "/device:GPU:2"], 32)
     assert plan.kind == "mirrored"
     assert plan.devices == ("/device:GPU:0", "/device:GPU:1", "/device:GPU:2")
-    assert plan.global_batch_size == 96
+    assert plan.global_batch_size == 32
+    assert devices.plan_strategy(["/device:GPU:0", "/device:GPU:1"], 32).replica_batch_size == 16
+    assert devices.plan_strategy([], 32).replica_batch_size == 32
 
 
 def test_a_mirrored_plan_builds_a_mirrored_strategy_over_its_devices():

@@ -42,6 +42,14 @@ def test_model_takes_uint8_pixels_and_outputs_one_logit(transfer):
         assert expected in layer_types
 
 
+def test_random_layers_draw_distinct_streams(transfer):
+    augmentation = transfer.model.get_layer("augmentation")
+    flip, rotation = augmentation.layers
+    assert (type(flip).__name__, flip.mode) == ("RandomFlip", "horizontal")
+    assert (type(rotation).__name__, rotation.factor) == ("RandomRotation", 0.1)
+    assert flip.seed != rotation.seed
+
+
 def test_missing_imagenet_weights_name_the_file_and_the_fixes(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     with pytest.raises(model_lib.WeightsUnavailableError) as raised:
@@ -74,7 +82,7 @@ def test_recalibration_gives_a_random_base_informative_features():
         return x.astype("float32") / 127.5 - 1
 
     before = np.abs(features(scaled(images), training=False).numpy()).mean()
-    model_lib.recalibrate_batchnorm(transfer.base, images)
+    model_lib.recalibrate_batchnorm(transfer.base, images, transfer.preprocess)
     after = np.abs(features(scaled(images), training=False).numpy()).mean()
     assert before < 1e-3 < after  # vanishing before, informative after
     assert transfer.base.trainable is False  # the head stage still sees a frozen base

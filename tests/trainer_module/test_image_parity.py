@@ -1,0 +1,79 @@
+"""One image normalisation: a raw upload and its cleaned training example give the same pixels.
+
+Serving runs Transform's graph on the raw bytes a client sends; training read
+what ExampleGen's cleaning wrote. For every colour mode ExampleGen converts,
+both paths must reach the same model input, hence the same probabilities.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras as keras
+from PIL import Image
+
+from components.tfds_example_gen import image_cleaning
+from pipeline.sample_data import draw_image
+from trainer_module import pixels
+
+SIZE = 96
+
+
+def encode(image: Image.Image, image_format: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **options)
+    return buffer.getvalue()
+
+
+PHOTO = Image.open(io.BytesIO(draw_image(1, random.Random(4))))
+
+
+def half_transparent(image: Image.Image) -> Image.Image:
+    rgba = image.convert("RGBA")
+    alpha = np.full(rgba.size[::-1], 255, np.uint8)
+    alpha[:, : rgba.size[0] // 2] = 90
+    rgba.putalpha(Image.fromarray(alpha))
+    return rgba
+
+
+RAW_UPLOADS = {
+    "rgba_png": encode(half_transparent(PHOTO), "PNG"),
+    "gray_alpha_png": encode(half_transparent(PHOTO).convert("LA"), "PNG"),
+    "grayscale_jpeg": encode(PHOTO.convert("L"), "JPEG", quality=90),
+    "cmyk_jpeg": encode(PHOTO.convert("CMYK"), "JPEG", quality=90),
+    "palette_png": encode(PHOTO.convert("P"), "PNG"),
+    "rgb_png": encode(PHOTO, "PNG"),
+    "bmp": encode(PHOTO, "BMP"),
+    "gif": encode(PHOTO, "GIF"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RAW_UPLOADS))
+def test_served_and_cleaned_images_give_the_same_pixels_and_probabilities(name):
+    raw = RAW_UPLOADS[name]
+    cleaned = image_cleaning.clean_image(raw, 10_000_000)
+    assert not cleaned.skipped and cleaned.reason != image_cleaning.OK
+    served = pixels.decode_and_resize(tf.constant(raw), SIZE)  # what serving's Transform does
+    trained = pixels.decode_and_resize(tf.constant(cleaned.encoded), SIZE)  # what training read
+    np.testing.assert_array_equal(served.numpy(), trained.numpy())
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(1),
+        ]
+    )
+    batch = tf.stack([served, trained])
+    probabilities = tf.sigmoid(model(tf.cast(batch, tf.float32))).numpy()
+    assert probabilities[0] == pytest.approx(probabilities[1], abs=1e-7)
+
+
+def test_transparency_is_composited_on_white_not_dropped():
+    clear = encode(Image.new("RGBA", (4, 4), (10, 20, 30, 0)), "PNG")
+    assert pixels.decode_and_resize(tf.constant(clear), 4).numpy().min() == 255
