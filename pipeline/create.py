@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 
 # Specific TFX modules rather than `tfx.v1`, which also imports TFX's Google Cloud
 # extensions: ~10 s more start-up for every `run` and `compile`.
@@ -32,8 +31,6 @@ from pipeline.report.component import RunReport
 
 PREPROCESSING_FN = "trainer_module.preprocessing.preprocessing_fn"
 RUN_FN = "trainer_module.run.run_fn"
-# Under the pipeline root, so a rerun or a retried Kubeflow pod finds the backup.
-TRAINER_RESUME_DIR = os.path.join("Trainer", ".resume")
 # Key of the code fingerprint in Transform's and Trainer's custom_config.
 CODE_FINGERPRINT = "code_fingerprint"
 
@@ -130,8 +127,6 @@ def create_pipeline(
             "num_classes": data.num_classes,
             "training": dataclasses.asdict(config.training),
             "profile": config.profile,  # recorded in MLMD for `models list`
-            # Backups of unfinished trainings (trainer_module.resume): a rerun resumes them.
-            "resume_root": os.path.join(config.pipeline_root, TRAINER_RESUME_DIR),
             CODE_FINGERPRINT: code_fingerprint(_module(RUN_FN)),
         },
     )

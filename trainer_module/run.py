@@ -146,9 +146,12 @@ def _recalibrate_random_base(transfer: model.TransferModel, train_data: tf.data.
 def _backup_dir(fn_args: FnArgs) -> str:
     """Where this training's backup lives: the same for every rerun of the same training.
 
-    Under `custom_config["resume_root"]` (the pipeline root's Trainer/.resume, so a
-    retried Kubeflow pod finds it); keyed by the inputs and configuration, not by the
-    execution id, which changes on every rerun.
+    Under the Trainer's folder of the pipeline root (`<root>/Trainer/.resume` locally, the
+    run's Trainer folder on Kubeflow, so a retried pod finds it), unless
+    `custom_config["resume_root"]` names another place. Not part of the pipeline's
+    custom_config by default: a path there would be in the Trainer's cache key, and a
+    copied or moved output directory would then re-train. Keyed by the inputs and
+    configuration, not by the execution id, which changes on every rerun.
     """
     identity = {k: v for k, v in fn_args.custom_config.items() if k != RESUME_ROOT}
     identity.update(

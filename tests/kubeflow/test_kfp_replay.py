@@ -49,13 +49,14 @@ pytestmark = pytest.mark.kfp_replay
 
 TASKS = {
     "TfdsExampleGen", "LatestBlessedModel", "StatisticsGen", "SchemaGen", "ExampleValidator",
-    "Transform", "Trainer", "Evaluator", "Pusher",
+    "Transform", "Trainer", "Evaluator", "Pusher", "RunReport",
 }  # fmt: skip
 # The sample recipe (the one tests/conftest.py's e2e_run blesses at accuracy >= 0.7), with
 # the value threshold at 0 so that only the change threshold can refuse a model.
 REPLAY_SETTINGS = {"min_accuracy": 0.0, "trainer_gpus": 0}
 # The head stays at its random initialisation, so the model guesses (tests/conftest.py).
-WORSE_SETTINGS = {"head_learning_rate": 1e-9, "head_epochs": 1}
+# The e2e tests' worse model (tests/conftest.py): the head stays at its random start.
+WORSE_SETTINGS = {"head_learning_rate": 1e-9, "head_epochs": 1, "fine_tune_epochs": 0}
 BASELINE_LOOKUP = ("LatestBlessedModel",)
 
 
