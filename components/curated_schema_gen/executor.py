@@ -18,6 +18,13 @@ EXAMPLES = "examples"
 
 
 class Executor(schema_gen_executor.Executor):
+    """TFX's SchemaGen, then the inferred schema is curated in place.
+
+    Inference gives per-example ids and file names a string domain (false anomalies on
+    every new split) and guesses the label's domain; curation drops the first and takes
+    the label's classes from what TfdsExampleGen recorded (the TFDS ClassLabel).
+    """
+
     def Do(  # noqa: N802 - TFX API
         self,
         input_dict: dict[str, list[artifact.Artifact]],

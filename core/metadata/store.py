@@ -211,7 +211,7 @@ def _decoded(value: object) -> object:
         try:
             return json.loads(value)
         except ValueError:
-            pass
+            pass  # a plain string parameter, not JSON: returned as it is
     return value
 
 
@@ -281,7 +281,7 @@ def artifacts_of_types(
         try:
             found += store.get_artifacts_by_type(type_name)
         except errors.NotFoundError:
-            pass
+            pass  # the type was never registered in this store: no artifacts of it
     return found
 
 
