@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import shutil
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -107,6 +108,7 @@ def run_mode(
     data_dir: str, workdir: str, mode: str, raw_rate: float
 ) -> tuple[list[Figure], run_summary.RunSummary, PipelineConfig]:
     config = guide_config(data_dir, os.path.join(workdir, mode), mode)
+    shutil.rmtree(config.output_dir, ignore_errors=True)  # a previous run's outputs
     log_path = os.path.join(config.output_dir, "logs", "data_path.log")
     with RssSampler() as memory, captured_output(log_path, verbose=False) as view:
         view.print(f"data components, Beam {mode} (log: {log_path})")

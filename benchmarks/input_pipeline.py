@@ -63,6 +63,7 @@ def main() -> None:
 
     with stopwatch() as start_up:
         dataset = data.make_dataset(train, output, image_size, BATCH, shuffle_seed=1337)
+    one_pass(dataset.take(5))  # warm-up: graph building, file open
     images, all_cores = one_pass(dataset)
     _, one_core = one_pass(single_core(dataset))
     cached = dataset.cache()

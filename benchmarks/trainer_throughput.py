@@ -18,6 +18,7 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import statistics
 import tempfile
 
@@ -90,6 +91,7 @@ def main() -> None:
     workdir = args.workdir or tempfile.mkdtemp(prefix="trainer_throughput_")
 
     data_dir = os.path.join(workdir, "tfds")
+    shutil.rmtree(os.path.join(workdir, "out"), ignore_errors=True)  # a previous run's
     generate_sample_dataset(data_dir, num_examples=args.examples, seed=0)
     config = PipelineConfig.for_profile(
         "sample",
