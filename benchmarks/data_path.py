@@ -21,6 +21,7 @@ import argparse
 import glob
 import os
 import shutil
+import statistics
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -81,6 +82,30 @@ def raw_tf_data(data_dir: str, splits: list[str], image_size: int) -> tuple[int,
     with stopwatch() as timing:
         images = int(work.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
     return images, timing["seconds"]
+
+
+def dataset_shape(data_dir: str) -> Figure:
+    """The generated dataset's median JPEG size, with its median dimensions and size range."""
+    builder = sample_builder_class(SAMPLE_DATASET_NAME, 2)(data_dir=data_dir)
+    data = builder.as_dataset(split="train", decoders={"image": tfds.decode.SkipDecoding()})
+    jpegs = data.filter(lambda e: tf.strings.substr(e["image"], 0, 2) == b"\xff\xd8")
+    sizes, heights, widths = [], [], []
+    for size, shape in jpegs.map(
+        lambda e: (tf.strings.length(e["image"]), tf.image.extract_jpeg_shape(e["image"]))
+    ).ignore_errors():
+        sizes.append(int(size))
+        heights.append(int(shape[0]))
+        widths.append(int(shape[1]))
+    sizes.sort()
+    decile = len(sizes) // 10
+    return Figure(
+        NAME,
+        f"generated dataset: median JPEG size ({len(sizes)} JPEGs)",
+        statistics.median(sizes) / 1024,
+        "KB",
+        note=f"10-90%: {sizes[decile] / 1024:.0f}-{sizes[-decile - 1] / 1024:.0f} KB; median "
+        f"{statistics.median(widths):.0f}x{statistics.median(heights):.0f} px",
+    )
 
 
 def data_components_only(config: PipelineConfig) -> Pipeline:
@@ -165,7 +190,9 @@ def main() -> None:
     if not is_prepared(data_dir):
         with stopwatch() as generation:
             generate_sample_dataset(data_dir, args.examples, photo_sizes=True)
-        print(f"generated {args.examples} photo-sized JPEGs in {generation['seconds']:.0f} s")
+        made = Figure(NAME, f"generating {args.examples} images (TFDS)", generation["seconds"], "s")
+        record([made])
+    record([dataset_shape(data_dir)])
 
     splits = list(guide_config(data_dir, args.workdir, "in_memory").data.splits().values())
     images, seconds = raw_tf_data(data_dir, splits, 150)

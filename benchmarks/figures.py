@@ -82,7 +82,7 @@ class Figure:
             text += f", ratio {self.ratio:.3f}"
         if self.goal is not None:
             text += f" (goal {self.goal.text(self.unit)}: {self.verdict})"
-        return text
+        return f"{text}; {self.note}" if self.note else text
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

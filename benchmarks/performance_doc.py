@@ -28,6 +28,7 @@ TRAIN_IMAGES, EVAL_IMAGES = 9305, 2326
 HEAD_EPOCHS, FINE_TUNE_EPOCHS = 20, 10
 # An assumption, not a measurement: a typical on-demand price of one H200 GPU-hour.
 GPU_HOUR_DOLLARS = 4.0
+RSS_LIMIT_GB = 6.0  # issue 14's goal for each data component
 
 
 def machine() -> str:
@@ -170,6 +171,39 @@ def _recipe_cost() -> list[str]:
     return lines
 
 
+def beam_modes(figures: list[Figure]) -> str:
+    """Beam's in_memory against multi_processing on the full-size data: time and memory."""
+    lines = ["## Beam: in_memory or multi_processing at the full size", ""]
+    peaks: dict[str, float] = {}
+    for mode in ("in_memory", "multi_processing"):
+        mine = [f for f in figures if f.benchmark == "data_path" and f"({mode})" in f.name]
+        rates = [f for f in mine if f.unit == "images/s"]
+        if not rates:
+            lines.append(f"- {mode}: not measured in this run.")
+            continue
+        peaks[mode] = max(f.value for f in mine if f.name.endswith("peak RSS"))
+        seconds = sum(float(f.note.split(" in ")[1].split(" s")[0]) for f in rates)
+        lines.append(
+            f"- {mode}: the image-processing components took {seconds:.0f} s in all; "
+            f"peak RSS {peaks[mode]:.1f} GB (this process and its children)."
+        )
+    if "in_memory" in peaks:
+        held = peaks["in_memory"] <= RSS_LIMIT_GB
+        lines += [
+            "",
+            f"The default, `in_memory`, {'holds' if held else 'does NOT hold'} the full-size "
+            f"data within {RSS_LIMIT_GB:g} GB on this 24 GB machine"
+            + (": it stays the default." if held else ": change the default."),
+        ]
+    lines += [
+        "",
+        "Transform's bytes per example cannot exceed the raw pixels: 150 × 150 × 3 bytes "
+        "(65.9 KiB) plus a few bytes of tensor header and the label before GZIP, whatever "
+        "the photo; real photos may compress less than the synthetic ones measured here.",
+    ]
+    return "\n".join(lines)
+
+
 def render(figures: list[Figure], machine_line: str) -> str:
     """The whole docs/PERFORMANCE.md."""
     return "\n".join(
@@ -183,6 +217,8 @@ def render(figures: list[Figure], machine_line: str) -> str:
             f"Machine: {machine_line}.",
             "",
             table(figures),
+            "",
+            beam_modes(figures),
             "",
             gpu_analysis(input_rates(figures)),
             "",
