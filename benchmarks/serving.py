@@ -14,6 +14,7 @@ Model size: the SavedModel directory against the bytes of its weights
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import random
@@ -55,13 +56,22 @@ def directory_bytes(path: str) -> int:
     )
 
 
+def served_model(output_dir: str) -> str:
+    """The run's pushed model; the Trainer's export if the run did not bless it."""
+    with open(os.path.join(output_dir, "latest_run.json")) as f:
+        pushed = json.load(f).get("pushed_model_dir")
+    if pushed:
+        return pushed
+    pattern = os.path.join(output_dir, "pipeline_root", "Trainer", "model", "*", "Format-Serving")
+    return sorted(glob.glob(pattern))[-1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", default=os.path.join("outputs", "bench", "sample", "out"))
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    with open(os.path.join(args.output_dir, "latest_run.json")) as f:
-        model_dir = json.load(f)["pushed_model_dir"]
+    model_dir = served_model(args.output_dir)
     signature = tf.saved_model.load(model_dir).signatures[SIGNATURE]
     model = keras.models.load_model(model_dir, compile=False)
     image_size = int(model.input_shape[1])
