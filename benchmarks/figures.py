@@ -160,7 +160,9 @@ class RssSampler:
             self._stop.wait(self._interval)
 
     def peak_between(self, start: float, end: float) -> int:
-        """Largest sample (bytes) taken between the two Unix times; 0 if none."""
+        """Largest sample (bytes) taken between the two Unix times, widened by one interval
+        each side so that a component shorter than the interval still gets a sample."""
+        start, end = start - self._interval, end + self._interval
         return max((rss for t, rss in self._samples if start <= t <= end), default=0)
 
     @property
