@@ -1,5 +1,8 @@
 """Runs that repeat: unchanged, after a code edit, after a SIGKILL. Real CLI runs, real signals.
 
+A SIGKILLed Trainer resumes from its last epoch backup: the trainer-edit scenario
+kills after epoch 2 of 5 and checks the rerun trains only epochs 3-5.
+
 Each scenario starts from a copy of e2e_run's output directory (its ML Metadata
 points at e2e_run's artifacts, so everything e2e_run computed can come from
 cache), and code edits are made in a copy of our packages put first on
@@ -8,12 +11,15 @@ PYTHONPATH, never in this checkout.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -50,9 +56,9 @@ def edited_code(tmp_path_factory, edited: str) -> Path:
     return root
 
 
-def run_and_kill(args: list[str], code_root: Path, marker: str, delay: float) -> str:
-    """Starts `python -m pipeline ARGS`, SIGKILLs its process group `delay` s after `marker`
-    appears in the live view; returns everything it printed."""
+def run_and_kill(args: list[str], code_root: Path, marker: str, then: Callable[[], bool]) -> str:
+    """Starts `python -m pipeline ARGS`; once `marker` appears in the live view and `then()`
+    holds, SIGKILLs its process group. Returns everything it printed."""
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline", *args],
         cwd=code_root,
@@ -66,12 +72,39 @@ def run_and_kill(args: list[str], code_root: Path, marker: str, delay: float) ->
     for line in process.stdout:
         printed.append(line)
         if marker in line:
-            time.sleep(delay)
+            deadline = time.monotonic() + 120
+            while not then():
+                assert process.poll() is None, "".join(printed) + "(the run ended before the kill)"
+                assert time.monotonic() < deadline, f"{marker!r} seen, the condition never held"
+                time.sleep(0.2)
             os.killpg(process.pid, signal.SIGKILL)
             break
     rest, _ = process.communicate(timeout=120)
     assert process.returncode == -signal.SIGKILL, "".join(printed) + rest
     return "".join(printed) + rest
+
+
+def backup_of_epoch(output_dir: Path, epoch: int) -> bool:
+    """The Trainer's resume backup holds `epoch` (CheckpointManager saves once per epoch)."""
+    for path in output_dir.glob("pipeline_root/Trainer/.resume/*/checkpoint"):
+        if f'model_checkpoint_path: "ckpt-{epoch}"' in path.read_text():
+            return True
+    return False
+
+
+def seconds_later(seconds: float) -> Callable[[Path], bool]:
+    """A kill condition that holds `seconds` after it is first asked."""
+    first_asked: list[float] = []
+
+    def elapsed(_: Path) -> bool:
+        first_asked[:] = first_asked or [time.monotonic()]
+        return time.monotonic() - first_asked[0] >= seconds
+
+    return elapsed
+
+
+def epoch_lines(output: str) -> list[tuple[str, str]]:
+    return re.findall(r"(head|fine-tune) epoch (\d+/\d+) .*loss=", output)
 
 
 def statuses(run: PipelineRun) -> dict[str, str]:
@@ -111,16 +144,17 @@ def test_an_unchanged_rerun_reuses_everything_and_publishes_nothing_new(unchange
 
 
 def kill_then_rerun(
-    e2e_run, tmp_path_factory, edited: str, marker: str, delay: float, *extra: str
+    e2e_run, tmp_path_factory, edited: str, marker: str, then: Callable[[Path], bool], *extra: str
 ) -> tuple[str, list[int], PipelineRun]:
-    """With `edited` changed, a run SIGKILLed at `marker`, then the same command to the end.
+    """With `edited` changed, a run SIGKILLed at `marker` once `then(output_dir)` holds, then
+    the same command to the end.
 
     Returns what the killed run printed, the versions before the rerun, and the rerun.
     """
     output_dir = copy_of_outputs(e2e_run, tmp_path_factory, "killed")
     code = edited_code(tmp_path_factory, edited)
     args = sample_run_args(e2e_run.data_dir, output_dir, *extra)
-    killed = run_and_kill(args, code, marker, delay)
+    killed = run_and_kill(args, code, marker, lambda: then(output_dir))
     versions_before = versions(str(output_dir / "serving" / MODEL_NAME))
     process = subprocess.run(
         [sys.executable, "-m", "pipeline", *args],
@@ -135,9 +169,17 @@ def kill_then_rerun(
 
 @pytest.fixture(scope="module")
 def trainer_killed_then_rerun(e2e_run, tmp_path_factory):
-    """Trainer code edited; SIGKILL while training, then the same command again."""
+    """Trainer code edited; SIGKILL once epoch 2 of 5 is backed up, then the same command.
+
+    One pair of runs serves two stories: the edit re-runs only the Trainer, and the
+    killed Trainer resumes at epoch 3 instead of starting over (issue: long trainings).
+    """
     return kill_then_rerun(
-        e2e_run, tmp_path_factory, "trainer_module/training.py", "training with", 0
+        e2e_run,
+        tmp_path_factory,
+        "trainer_module/training.py",
+        "head epoch 2/",
+        lambda output_dir: backup_of_epoch(output_dir, 2),
     )
 
 
@@ -154,15 +196,46 @@ def test_a_run_killed_in_the_trainer_is_completed_by_the_next_one(trainer_killed
     assert_one_complete_run_and_at_most_one_new_version(rerun, versions_before)
 
 
+def test_the_killed_trainer_got_as_far_as_epoch_2(trainer_killed_then_rerun):
+    killed, _, _ = trainer_killed_then_rerun
+    assert [epoch for _, epoch in epoch_lines(killed)][:2] == ["1/5", "2/5"]
+
+
+def test_the_rerun_resumes_at_epoch_3_and_trains_only_the_rest(trainer_killed_then_rerun):
+    _, _, rerun = trainer_killed_then_rerun
+    assert "resuming at epoch 3/5 (head stage)" in rerun.process.stdout
+    assert epoch_lines(rerun.process.stdout) == [
+        ("head", "3/5"),
+        ("head", "4/5"),
+        ("fine-tune", "5/5"),
+    ]
+
+
+def test_the_history_is_continuous_and_marks_the_resume(trainer_killed_then_rerun):
+    _, _, rerun = trainer_killed_then_rerun
+    (history_file,) = rerun.output_dir.glob(
+        "pipeline_root/Trainer/model/*/Format-Serving/assets.extra/history.json"
+    )
+    history = json.loads(history_file.read_text())
+    assert history["head"]["epoch"] == [1, 2, 3, 4]
+    assert history["head"]["resumed_at_epoch"] == [3]
+    assert history["fine_tune"]["epoch"] == [5]
+
+
+def test_the_resume_backup_is_gone_once_the_model_is_exported(trainer_killed_then_rerun):
+    _, _, rerun = trainer_killed_then_rerun
+    assert list(rerun.output_dir.glob("pipeline_root/Trainer/.resume/*")) == []
+
+
 @pytest.fixture(scope="module")
 def transform_killed_then_rerun(e2e_run, tmp_path_factory):
-    """Preprocessing edited; SIGKILL during Transform, then the same command again."""
+    """Preprocessing edited; SIGKILL a second into Transform, then the same command again."""
     return kill_then_rerun(
         e2e_run,
         tmp_path_factory,
         "trainer_module/preprocessing.py",
         "▶ Transform",
-        1,
+        seconds_later(1),
         *TINY_TRAINING,
     )
 

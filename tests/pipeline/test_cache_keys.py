@@ -198,7 +198,8 @@ def test_data_prepared_again_changes_the_cache_key_of_example_gen_only(sample_da
 def test_a_remote_data_dir_is_fingerprinted_by_listing_it_when_asked(sample_data_dir):
     """A bucket's data dir, listed through TensorFlow's file systems. TensorFlow's in-memory
     `ram://` file system stands in for gs:// here (same gfile calls, no network): the
-    same files give the same digest, and a rewritten shard changes it. Not asked (compiling for Kubeflow): a marker, nothing is listed."""
+    same files give the same digest, and a rewritten shard changes it. Not asked
+    (compiling for Kubeflow): a marker, nothing is listed."""
     import tensorflow as tf
 
     bucket = "ram://bucket/tfds"

@@ -2,7 +2,7 @@
 
 The "kill" is an exception raised right after the backup of an epoch was
 written: what is on disk is what a SIGKILL at that moment leaves behind (the
-e2e test in tests/test_resume_e2e.py kills a real pipeline run with SIGKILL).
+e2e test in tests/test_reruns.py kills a real pipeline run with SIGKILL).
 """
 
 from __future__ import annotations
