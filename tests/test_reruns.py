@@ -1,12 +1,12 @@
 """Runs that repeat: unchanged, after a code edit, after a SIGKILL. Real CLI runs, real signals.
 
-A SIGKILLed Trainer resumes from its last epoch backup: the trainer-edit scenario
-kills after epoch 2 of 5 and checks the rerun trains only epochs 3-5.
-
 Each scenario starts from a copy of e2e_run's output directory (its ML Metadata
 points at e2e_run's artifacts, so everything e2e_run computed can come from
-cache), and code edits are made in a copy of our packages put first on
-PYTHONPATH, never in this checkout.
+cache); tests/interrupted_runs.py kills and reruns. Two scenarios:
+- the trainer code edited, SIGKILLed after epoch 2 of 5's backup: only the Trainer
+  re-runs, and it resumes at epoch 3 instead of starting over;
+- the preprocessing edited, SIGKILLed in Transform: that is conftest's worse_run,
+  shared with the registry and baseline tests.
 """
 
 from __future__ import annotations
@@ -14,13 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import tensorflow as tf
@@ -28,79 +21,10 @@ import tensorflow as tf
 from core.metadata import models as registry
 from core.metadata import store
 from core.serving_layout import incomplete_copies, versions
-from tests.conftest import REPO_ROOT, PipelineRun, run_cli, sample_run_args
+from tests.conftest import MODEL_NAME, PipelineRun, run_cli, sample_run_args
+from tests.interrupted_runs import backup_of_epoch, copy_of_outputs, kill_then_rerun
 
 pytestmark = pytest.mark.e2e
-
-MODEL_NAME = "cats_vs_dogs_sample"
-PACKAGES = ("core", "components", "trainer_module", "pipeline")
-# Tiny training where the Trainer has to run anyway: these scenarios test reuse, not learning.
-TINY_TRAINING = ("--head-epochs", "1", "--fine-tune-epochs", "0")
-
-
-def copy_of_outputs(e2e_run: PipelineRun, tmp_path_factory, name: str) -> Path:
-    output_dir = tmp_path_factory.mktemp(name) / "outputs"
-    shutil.copytree(
-        e2e_run.output_dir, output_dir, ignore=shutil.ignore_patterns("pipeline_root", "logs")
-    )
-    return output_dir
-
-
-def edited_code(tmp_path_factory, edited: str) -> Path:
-    """A copy of our packages with a comment appended to `edited`."""
-    root = tmp_path_factory.mktemp("code")
-    for package in PACKAGES:
-        shutil.copytree(REPO_ROOT / package, root / package)
-    with open(root / edited, "a") as f:
-        f.write("\n# an edit\n")
-    return root
-
-
-def run_and_kill(args: list[str], code_root: Path, marker: str, then: Callable[[], bool]) -> str:
-    """Starts `python -m pipeline ARGS`; once `marker` appears in the live view and `then()`
-    holds, SIGKILLs its process group. Returns everything it printed."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=code_root,
-        env={**os.environ, "PYTHONPATH": str(code_root)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    printed = []
-    for line in process.stdout:
-        printed.append(line)
-        if marker in line:
-            deadline = time.monotonic() + 120
-            while not then():
-                assert process.poll() is None, "".join(printed) + "(the run ended before the kill)"
-                assert time.monotonic() < deadline, f"{marker!r} seen, the condition never held"
-                time.sleep(0.2)
-            os.killpg(process.pid, signal.SIGKILL)
-            break
-    rest, _ = process.communicate(timeout=120)
-    assert process.returncode == -signal.SIGKILL, "".join(printed) + rest
-    return "".join(printed) + rest
-
-
-def backup_of_epoch(output_dir: Path, epoch: int) -> bool:
-    """The Trainer's resume backup holds `epoch` (CheckpointManager saves once per epoch)."""
-    for path in output_dir.glob("pipeline_root/Trainer/.resume/*/checkpoint"):
-        if f'model_checkpoint_path: "ckpt-{epoch}"' in path.read_text():
-            return True
-    return False
-
-
-def seconds_later(seconds: float) -> Callable[[Path], bool]:
-    """A kill condition that holds `seconds` after it is first asked."""
-    first_asked: list[float] = []
-
-    def elapsed(_: Path) -> bool:
-        first_asked[:] = first_asked or [time.monotonic()]
-        return time.monotonic() - first_asked[0] >= seconds
-
-    return elapsed
 
 
 def epoch_lines(output: str) -> list[tuple[str, str]]:
@@ -143,30 +67,6 @@ def test_an_unchanged_rerun_reuses_everything_and_publishes_nothing_new(unchange
     assert os.listdir(third.output_dir / "serving" / MODEL_NAME) == ["1"]
 
 
-def kill_then_rerun(
-    e2e_run, tmp_path_factory, edited: str, marker: str, then: Callable[[Path], bool], *extra: str
-) -> tuple[str, list[int], PipelineRun]:
-    """With `edited` changed, a run SIGKILLed at `marker` once `then(output_dir)` holds, then
-    the same command to the end.
-
-    Returns what the killed run printed, the versions before the rerun, and the rerun.
-    """
-    output_dir = copy_of_outputs(e2e_run, tmp_path_factory, "killed")
-    code = edited_code(tmp_path_factory, edited)
-    args = sample_run_args(e2e_run.data_dir, output_dir, *extra)
-    killed = run_and_kill(args, code, marker, lambda: then(output_dir))
-    versions_before = versions(str(output_dir / "serving" / MODEL_NAME))
-    process = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=code,
-        env={**os.environ, "PYTHONPATH": str(code)},
-        capture_output=True,
-        text=True,
-    )
-    assert process.returncode == 0, process.stdout + process.stderr
-    return killed, versions_before, PipelineRun(process, output_dir, e2e_run.data_dir)
-
-
 @pytest.fixture(scope="module")
 def trainer_killed_then_rerun(e2e_run, tmp_path_factory):
     """Trainer code edited; SIGKILL once epoch 2 of 5 is backed up, then the same command.
@@ -184,25 +84,25 @@ def trainer_killed_then_rerun(e2e_run, tmp_path_factory):
 
 
 def test_a_trainer_edit_reruns_the_trainer_and_reuses_transform(trainer_killed_then_rerun):
-    _, _, rerun = trainer_killed_then_rerun
+    rerun = trainer_killed_then_rerun
     status = statuses(rerun)
     assert status["Trainer"] == "complete"
     assert status["Transform"] == status["TfdsExampleGen"] == status["StatisticsGen"] == "cached"
 
 
 def test_a_run_killed_in_the_trainer_is_completed_by_the_next_one(trainer_killed_then_rerun):
-    killed, versions_before, rerun = trainer_killed_then_rerun
-    assert "▶ Trainer" in killed and "✔ Trainer" not in killed
-    assert_one_complete_run_and_at_most_one_new_version(rerun, versions_before)
+    rerun = trainer_killed_then_rerun
+    assert "▶ Trainer" in rerun.killed_output and "✔ Trainer" not in rerun.killed_output
+    assert_one_complete_run_and_at_most_one_new_version(rerun, rerun.versions_before)
 
 
 def test_the_killed_trainer_got_as_far_as_epoch_2(trainer_killed_then_rerun):
-    killed, _, _ = trainer_killed_then_rerun
+    killed = trainer_killed_then_rerun.killed_output
     assert [epoch for _, epoch in epoch_lines(killed)][:2] == ["1/5", "2/5"]
 
 
 def test_the_rerun_resumes_at_epoch_3_and_trains_only_the_rest(trainer_killed_then_rerun):
-    _, _, rerun = trainer_killed_then_rerun
+    rerun = trainer_killed_then_rerun
     assert "resuming at epoch 3/5 (head stage)" in rerun.process.stdout
     assert epoch_lines(rerun.process.stdout) == [
         ("head", "3/5"),
@@ -212,7 +112,7 @@ def test_the_rerun_resumes_at_epoch_3_and_trains_only_the_rest(trainer_killed_th
 
 
 def test_the_history_is_continuous_and_marks_the_resume(trainer_killed_then_rerun):
-    _, _, rerun = trainer_killed_then_rerun
+    rerun = trainer_killed_then_rerun
     (history_file,) = rerun.output_dir.glob(
         "pipeline_root/Trainer/model/*/Format-Serving/assets.extra/history.json"
     )
@@ -223,30 +123,18 @@ def test_the_history_is_continuous_and_marks_the_resume(trainer_killed_then_reru
 
 
 def test_the_resume_backup_is_gone_once_the_model_is_exported(trainer_killed_then_rerun):
-    _, _, rerun = trainer_killed_then_rerun
+    rerun = trainer_killed_then_rerun
     assert list(rerun.output_dir.glob("pipeline_root/Trainer/.resume/*")) == []
 
 
-@pytest.fixture(scope="module")
-def transform_killed_then_rerun(e2e_run, tmp_path_factory):
-    """Preprocessing edited; SIGKILL a second into Transform, then the same command again."""
-    return kill_then_rerun(
-        e2e_run,
-        tmp_path_factory,
-        "trainer_module/preprocessing.py",
-        "▶ Transform",
-        seconds_later(1),
-        *TINY_TRAINING,
-    )
-
-
-def test_a_run_killed_in_transform_is_completed_by_the_next_one(transform_killed_then_rerun):
-    killed, versions_before, rerun = transform_killed_then_rerun
-    assert "▶ Transform" in killed and "✔ Transform" not in killed
-    status = statuses(rerun)
+def test_a_run_killed_in_transform_is_completed_by_the_next_one(worse_run):
+    """worse_run (tests/conftest.py): preprocessing edited, SIGKILLed in Transform, rerun."""
+    assert "▶ Transform" in worse_run.killed_output
+    assert "✔ Transform" not in worse_run.killed_output
+    status = statuses(worse_run)
     assert status["Transform"] == status["Trainer"] == "complete"  # the edit re-runs both
     assert status["TfdsExampleGen"] == status["StatisticsGen"] == "cached"
-    assert_one_complete_run_and_at_most_one_new_version(rerun, versions_before)
+    assert_one_complete_run_and_at_most_one_new_version(worse_run, worse_run.versions_before)
 
 
 def assert_one_complete_run_and_at_most_one_new_version(rerun: PipelineRun, before: list[int]):
