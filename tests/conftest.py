@@ -33,6 +33,19 @@ WORSE_MODEL_FLAGS = (
 )
 
 
+# pyproject's per-test timeout (600 s) fails a hung test fast. A test that may have to set up
+# shared pipeline runs first (e2e_run then worse_run, or the Kubeflow replay's four runs:
+# each a few minutes, each subprocess with its own shorter timeout) gets this much instead.
+SHARED_RUNS_TIMEOUT = 1500
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        shares_runs = {"e2e_run", "worse_run"} & set(getattr(item, "fixturenames", ()))
+        if shares_runs or item.get_closest_marker("e2e") or item.get_closest_marker("kfp_replay"):
+            item.add_marker(pytest.mark.timeout(SHARED_RUNS_TIMEOUT))
+
+
 def run_cli(
     *args: str, cwd: Path, timeout: float = 900, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
