@@ -117,9 +117,16 @@ def test_the_history_is_continuous_and_marks_the_resume(trainer_killed_then_reru
         "pipeline_root/Trainer/model/*/Format-Serving/assets.extra/history.json"
     )
     history = json.loads(history_file.read_text())
-    assert history["head"]["epoch"] == [1, 2, 3, 4]
+    assert history["head"]["epoch"] == [1, 2, 3, 4] and len(history["head"]["loss"]) == 4
     assert history["head"]["resumed_at_epoch"] == [3]
     assert history["fine_tune"]["epoch"] == [5]
+    # TensorBoard's files of the killed execution were carried over into the rerun's.
+    (model_run,) = [
+        path.parent
+        for path in rerun.output_dir.glob("pipeline_root/Trainer/model_run/*/*")
+        if path.name == "history.json"
+    ]
+    assert len(list(model_run.glob("**/events.out.*"))) > 2
 
 
 def test_the_resume_backup_is_gone_once_the_model_is_exported(trainer_killed_then_rerun):

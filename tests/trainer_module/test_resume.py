@@ -143,42 +143,11 @@ def resume_dirs(root) -> list[str]:
     return glob.glob(os.path.join(root, "Trainer", resume.RESUME_DIR_NAME, "*"))
 
 
-def test_killed_in_the_head_stage_resumes_at_the_next_epoch(
-    transformed, tmp_path, kill_after, progress_lines
-):
-    """Keras' fit loop; tests/test_reruns.py does the same with a real SIGKILL of a real run."""
-    kill_after(2)
-    with pytest.raises(KilledError):
-        run.run_fn(fn_args(transformed, tmp_path, 1))
-    assert len(resume_dirs(tmp_path)) == 1
-    progress_lines.truncate(0)
-    progress_lines.seek(0)
-
-    args = fn_args(transformed, tmp_path, 2)
-    run.run_fn(args)
-
-    lines = progress_lines.getvalue()
-    assert "resuming at epoch 3/6 (head stage)" in lines
-    epoch_lines = [line for line in lines.splitlines() if "/6 " in line and "loss=" in line]
-    assert [line.split()[:3] for line in epoch_lines] == [
-        ["head", "epoch", "3/6"],
-        ["head", "epoch", "4/6"],
-        ["fine-tune", "epoch", "5/6"],
-        ["fine-tune", "epoch", "6/6"],
-    ]
-    got = history(args)
-    assert got["head"]["epoch"] == [1, 2, 3, 4] and got["fine_tune"]["epoch"] == [5, 6]
-    assert got["head"]["resumed_at_epoch"] == [3]
-    assert len(got["head"]["loss"]) == 4
-    assert resume_dirs(tmp_path) == []  # exported: the backup is gone
-    events = glob.glob(os.path.join(args.model_run_dir, "**", "events.out.*"), recursive=True)
-    assert len(events) > 2  # the killed run's TensorBoard files were carried over
-
-
 def test_killed_in_fine_tune_resumes_in_fine_tune_with_its_low_learning_rate(
     transformed, tmp_path, kill_after, progress_lines, monkeypatch
 ):
-    """The custom training loop (the fit loop resumes above)."""
+    """The custom training loop; tests/test_reruns.py resumes Keras' fit loop in the head
+    stage after a real SIGKILL of a real run."""
     kill_after(2)  # the first fine-tune epoch
     custom = {"head_epochs": 1, "training_loop": "custom"}
     with pytest.raises(KilledError):
