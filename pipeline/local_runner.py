@@ -76,6 +76,8 @@ def _run_and_summarize(config: PipelineConfig) -> run_summary.RunSummary:
             summary.report = _write_report(config, summary, view)
             _replace_file(os.path.join(config.output_dir, LATEST_RUN_FILE), summary.to_json())
         except (OSError, LookupError) as error:  # e.g. a full disk: say so, with the failure
+            if failure is not None and _is_disk_full(failure):
+                raise RuntimeError(failed) from error  # already says the disk is full
             problem = (
                 _cannot_write(config.output_dir, error) if isinstance(error, OSError) else error
             )
