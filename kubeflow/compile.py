@@ -157,6 +157,9 @@ def build_kubeflow_pipeline(config: PipelineConfig) -> Pipeline:
         beam_pipeline_args=beam_pipeline_args(config),
         custom_label_validation=False,  # not compilable for KFP v2 (see create_pipeline)
         run_report=True,  # nobody is there after a cluster run: the report is an artifact
+        # TfdsExampleGen runs uncached on Kubeflow (UNCACHED_TASKS): its data fingerprint
+        # would be one moment's listing of the bucket, taken by the compiling machine.
+        fingerprint_remote_data=False,
     )
     trainer = next(c for c in pipeline.components if c.id == TRAINER_ID)
     trainer.with_platform_config(trainer_resources(config.kubeflow))

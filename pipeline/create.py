@@ -47,6 +47,7 @@ def create_pipeline(
     baseline_lookup: Target | None = None,
     custom_label_validation: bool = True,
     run_report: bool = False,
+    fingerprint_remote_data: bool = True,
 ) -> Pipeline:
     """ExampleGen -> Statistics/Schema/Validator -> Transform -> Trainer -> Evaluator -> Pusher.
 
@@ -69,6 +70,8 @@ def create_pipeline(
         run_report: whether a last RunReport component writes the run report
             as an HTML artifact (on Kubeflow, where the KFP UI shows it; local
             runs write it after the pipeline, with the component timeline).
+        fingerprint_remote_data: list a gs:// data dir now for TfdsExampleGen's
+            cache key (local runs); Kubeflow runs it uncached instead.
 
     Returns:
         The TFX Pipeline (nothing runs until an orchestrator runs it).
@@ -88,6 +91,7 @@ def create_pipeline(
         image_key=data.image_key,
         label_key=data.label_key,
         max_image_pixels=data.max_image_pixels,
+        fingerprint_remote_data=fingerprint_remote_data,
     )
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
     # SchemaGen's inference, curated: file names and ids carry no domain, the label's is

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import logging
 import os
 import time
@@ -66,16 +67,17 @@ def _run_and_summarize(config: PipelineConfig) -> run_summary.RunSummary:
         except Exception as error:  # reported below, after the summary is written
             logging.exception("pipeline run failed")
             failure = error
-        failed = f"the pipeline failed: {failure}. Full log: {log_path}" if failure else ""
+        failed = _failure_message(config.output_dir, failure, log_path) if failure else ""
         try:
             summary = run_summary.summarize_latest_run(
                 config.metadata_path, config.runner.pipeline_name, config.profile
             )
             summary.log_file = log_path
             summary.report = _write_report(config, summary, view)
-            with open(os.path.join(config.output_dir, LATEST_RUN_FILE), "w") as f:
-                f.write(summary.to_json())
+            _replace_file(os.path.join(config.output_dir, LATEST_RUN_FILE), summary.to_json())
         except (OSError, LookupError) as error:  # e.g. a full disk: say so, with the failure
+            if failure is not None and _is_disk_full(failure):
+                raise RuntimeError(failed) from error  # already says the disk is full
             problem = (
                 _cannot_write(config.output_dir, error) if isinstance(error, OSError) else error
             )
@@ -88,6 +90,41 @@ def _run_and_summarize(config: PipelineConfig) -> run_summary.RunSummary:
             f"{log_path} is incomplete; free space under {config.output_dir}"
         )
     return summary
+
+
+def _replace_file(path: str, text: str) -> None:
+    """Writes `path` whole or not at all: a full disk keeps the previous run's summary."""
+    partial = f"{path}.partial-{os.getpid()}"
+    try:
+        with open(partial, "w") as f:
+            f.write(text)
+        os.replace(partial, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(partial)
+
+
+def _failure_message(output_dir: str, failure: BaseException, log_path: str) -> str:
+    """What failed, led by the cause a user can act on when the disk filled up."""
+    message = f"the pipeline failed: {failure}. Full log: {log_path}"
+    if not _is_disk_full(failure):
+        return message
+    return (
+        f"the output directory {output_dir} ran out of space during the run (No space left "
+        f"on device). Free space there or choose another --output-dir, then run the same "
+        f"command again: completed components are reused. Details: {message}"
+    )
+
+
+def _is_disk_full(error: BaseException | None) -> bool:
+    """ENOSPC anywhere in the exception chain, or as sqlite and TensorFlow word it."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            return True
+        if any(words in str(error) for words in ("No space left on device", "disk is full")):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _cannot_write(output_dir: str, error: OSError) -> str:

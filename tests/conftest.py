@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MODEL_NAME = "cats_vs_dogs_sample"  # the sample profile's
 SAMPLE_EXAMPLES = 300  # train 120 / eval 30 / test 30 with the guide's slices
 # A model deliberately made worse: the head stays at its random initialisation
 # (learning rate 1e-9 for one epoch, no fine-tuning), so it guesses.
@@ -31,6 +31,19 @@ WORSE_MODEL_FLAGS = (
     "--fine-tune-epochs",
     "0",
 )
+
+
+# pyproject's per-test timeout (600 s) fails a hung test fast. A test that may have to set up
+# shared pipeline runs first (e2e_run then worse_run, or the Kubeflow replay's four runs:
+# each a few minutes, each subprocess with its own shorter timeout) gets this much instead.
+SHARED_RUNS_TIMEOUT = 1500
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        shares_runs = {"e2e_run", "worse_run"} & set(getattr(item, "fixturenames", ()))
+        if shares_runs or item.get_closest_marker("e2e") or item.get_closest_marker("kfp_replay"):
+            item.add_marker(pytest.mark.timeout(SHARED_RUNS_TIMEOUT))
 
 
 def run_cli(
@@ -95,21 +108,24 @@ def e2e_run(tmp_path_factory, sample_data_dir) -> PipelineRun:
 
 
 @pytest.fixture(scope="session")
-def worse_run(tmp_path_factory, e2e_run) -> PipelineRun:
-    """A second real run, with a deliberately worse model, after `e2e_run` in the same history.
+def worse_run(tmp_path_factory, e2e_run):
+    """A second real run in e2e_run's history, with a deliberately worse model, that had to
+    recover from a SIGKILL first.
 
-    Needed to see the change threshold and "not blessed, nothing pushed" on a
-    real run. It runs on a copy of e2e_run's MLMD and serving dir, so it has
-    e2e_run's blessed model as baseline and reuses its cached components (MLMD
-    points at their artifacts where e2e_run wrote them), while e2e_run's own
-    files stay as that run left them.
+    On a copy of e2e_run's outputs (its MLMD points at e2e_run's artifacts, so e2e_run's
+    blessed model is the baseline and unchanged components come from cache, while
+    e2e_run's own files stay as that run left them), with the preprocessing code edited:
+    the run is SIGKILLed a second into Transform, then the same command runs to the end.
+    One pair of runs serves the change threshold and "not blessed, nothing pushed", the
+    registry's two models, and an interrupted run completed by the next one.
     """
-    output_dir = tmp_path_factory.mktemp("worse") / "outputs"
-    shutil.copytree(
-        e2e_run.output_dir, output_dir, ignore=shutil.ignore_patterns("pipeline_root", "logs")
+    from tests.interrupted_runs import kill_then_rerun, seconds_later
+
+    return kill_then_rerun(
+        e2e_run,
+        tmp_path_factory,
+        "trainer_module/preprocessing.py",
+        "▶ Transform",
+        seconds_later(1),
+        *WORSE_MODEL_FLAGS,
     )
-    process = run_cli(
-        *sample_run_args(e2e_run.data_dir, output_dir, *WORSE_MODEL_FLAGS), cwd=output_dir
-    )
-    assert process.returncode == 0, process.stdout + process.stderr
-    return PipelineRun(process, output_dir, e2e_run.data_dir)

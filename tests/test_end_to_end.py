@@ -106,7 +106,7 @@ def test_a_worse_model_is_not_blessed_pushes_nothing_and_the_summary_says_why(wo
     assert "blessed: no" in out and "failed: binary_accuracy = " in out
     assert "pushed: nothing (the model was not blessed)" in out
     statuses = {c["component"]: c["status"] for c in summary["components"]}
-    assert statuses["Transform"] == "cached" and statuses["Trainer"] == "complete"
+    assert statuses["TfdsExampleGen"] == "cached" and statuses["Trainer"] == "complete"
 
 
 def test_pushed_model_predicts_from_a_raw_jpeg_tf_example(e2e_run):

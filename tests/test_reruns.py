@@ -2,19 +2,18 @@
 
 Each scenario starts from a copy of e2e_run's output directory (its ML Metadata
 points at e2e_run's artifacts, so everything e2e_run computed can come from
-cache), and code edits are made in a copy of our packages put first on
-PYTHONPATH, never in this checkout.
+cache); tests/interrupted_runs.py kills and reruns. Two scenarios:
+- the trainer code edited, SIGKILLed after epoch 2 of 5's backup: only the Trainer
+  re-runs, and it resumes at epoch 3 instead of starting over;
+- the preprocessing edited, SIGKILLed in Transform: that is conftest's worse_run,
+  shared with the registry and baseline tests.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
+import re
 
 import pytest
 import tensorflow as tf
@@ -22,56 +21,14 @@ import tensorflow as tf
 from core.metadata import models as registry
 from core.metadata import store
 from core.serving_layout import incomplete_copies, versions
-from tests.conftest import REPO_ROOT, PipelineRun, run_cli, sample_run_args
+from tests.conftest import MODEL_NAME, PipelineRun, run_cli, sample_run_args
+from tests.interrupted_runs import backup_of_epoch, copy_of_outputs, kill_then_rerun
 
 pytestmark = pytest.mark.e2e
 
-MODEL_NAME = "cats_vs_dogs_sample"
-PACKAGES = ("core", "components", "trainer_module", "pipeline")
-# Tiny training where the Trainer has to run anyway: these scenarios test reuse, not learning.
-TINY_TRAINING = ("--head-epochs", "1", "--fine-tune-epochs", "0")
 
-
-def copy_of_outputs(e2e_run: PipelineRun, tmp_path_factory, name: str) -> Path:
-    output_dir = tmp_path_factory.mktemp(name) / "outputs"
-    shutil.copytree(
-        e2e_run.output_dir, output_dir, ignore=shutil.ignore_patterns("pipeline_root", "logs")
-    )
-    return output_dir
-
-
-def edited_code(tmp_path_factory, edited: str) -> Path:
-    """A copy of our packages with a comment appended to `edited`."""
-    root = tmp_path_factory.mktemp("code")
-    for package in PACKAGES:
-        shutil.copytree(REPO_ROOT / package, root / package)
-    with open(root / edited, "a") as f:
-        f.write("\n# an edit\n")
-    return root
-
-
-def run_and_kill(args: list[str], code_root: Path, marker: str, delay: float) -> str:
-    """Starts `python -m pipeline ARGS`, SIGKILLs its process group `delay` s after `marker`
-    appears in the live view; returns everything it printed."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=code_root,
-        env={**os.environ, "PYTHONPATH": str(code_root)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    printed = []
-    for line in process.stdout:
-        printed.append(line)
-        if marker in line:
-            time.sleep(delay)
-            os.killpg(process.pid, signal.SIGKILL)
-            break
-    rest, _ = process.communicate(timeout=120)
-    assert process.returncode == -signal.SIGKILL, "".join(printed) + rest
-    return "".join(printed) + rest
+def epoch_lines(output: str) -> list[tuple[str, str]]:
+    return re.findall(r"(head|fine-tune) epoch (\d+/\d+) .*loss=", output)
 
 
 def statuses(run: PipelineRun) -> dict[str, str]:
@@ -110,70 +67,81 @@ def test_an_unchanged_rerun_reuses_everything_and_publishes_nothing_new(unchange
     assert os.listdir(third.output_dir / "serving" / MODEL_NAME) == ["1"]
 
 
-def kill_then_rerun(
-    e2e_run, tmp_path_factory, edited: str, marker: str, delay: float, *extra: str
-) -> tuple[str, list[int], PipelineRun]:
-    """With `edited` changed, a run SIGKILLed at `marker`, then the same command to the end.
-
-    Returns what the killed run printed, the versions before the rerun, and the rerun.
-    """
-    output_dir = copy_of_outputs(e2e_run, tmp_path_factory, "killed")
-    code = edited_code(tmp_path_factory, edited)
-    args = sample_run_args(e2e_run.data_dir, output_dir, *extra)
-    killed = run_and_kill(args, code, marker, delay)
-    versions_before = versions(str(output_dir / "serving" / MODEL_NAME))
-    process = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=code,
-        env={**os.environ, "PYTHONPATH": str(code)},
-        capture_output=True,
-        text=True,
-    )
-    assert process.returncode == 0, process.stdout + process.stderr
-    return killed, versions_before, PipelineRun(process, output_dir, e2e_run.data_dir)
-
-
 @pytest.fixture(scope="module")
 def trainer_killed_then_rerun(e2e_run, tmp_path_factory):
-    """Trainer code edited; SIGKILL while training, then the same command again."""
+    """Trainer code edited; SIGKILL once epoch 2 of 5 is backed up, then the same command.
+
+    One pair of runs serves two stories: the edit re-runs only the Trainer, and the
+    killed Trainer resumes at epoch 3 instead of starting over (issue: long trainings).
+    """
     return kill_then_rerun(
-        e2e_run, tmp_path_factory, "trainer_module/training.py", "training with", 0
+        e2e_run,
+        tmp_path_factory,
+        "trainer_module/training.py",
+        "head epoch 2/",
+        lambda output_dir: backup_of_epoch(output_dir, 2),
     )
 
 
 def test_a_trainer_edit_reruns_the_trainer_and_reuses_transform(trainer_killed_then_rerun):
-    _, _, rerun = trainer_killed_then_rerun
+    rerun = trainer_killed_then_rerun
     status = statuses(rerun)
     assert status["Trainer"] == "complete"
     assert status["Transform"] == status["TfdsExampleGen"] == status["StatisticsGen"] == "cached"
 
 
 def test_a_run_killed_in_the_trainer_is_completed_by_the_next_one(trainer_killed_then_rerun):
-    killed, versions_before, rerun = trainer_killed_then_rerun
-    assert "▶ Trainer" in killed and "✔ Trainer" not in killed
-    assert_one_complete_run_and_at_most_one_new_version(rerun, versions_before)
+    rerun = trainer_killed_then_rerun
+    assert "▶ Trainer" in rerun.killed_output and "✔ Trainer" not in rerun.killed_output
+    assert_one_complete_run_and_at_most_one_new_version(rerun, rerun.versions_before)
 
 
-@pytest.fixture(scope="module")
-def transform_killed_then_rerun(e2e_run, tmp_path_factory):
-    """Preprocessing edited; SIGKILL during Transform, then the same command again."""
-    return kill_then_rerun(
-        e2e_run,
-        tmp_path_factory,
-        "trainer_module/preprocessing.py",
-        "▶ Transform",
-        1,
-        *TINY_TRAINING,
+def test_the_killed_trainer_got_as_far_as_epoch_2(trainer_killed_then_rerun):
+    killed = trainer_killed_then_rerun.killed_output
+    assert [epoch for _, epoch in epoch_lines(killed)][:2] == ["1/5", "2/5"]
+
+
+def test_the_rerun_resumes_at_epoch_3_and_trains_only_the_rest(trainer_killed_then_rerun):
+    rerun = trainer_killed_then_rerun
+    assert "resuming at epoch 3/5 (head stage)" in rerun.process.stdout
+    assert epoch_lines(rerun.process.stdout) == [
+        ("head", "3/5"),
+        ("head", "4/5"),
+        ("fine-tune", "5/5"),
+    ]
+
+
+def test_the_history_is_continuous_and_marks_the_resume(trainer_killed_then_rerun):
+    rerun = trainer_killed_then_rerun
+    (history_file,) = rerun.output_dir.glob(
+        "pipeline_root/Trainer/model/*/Format-Serving/assets.extra/history.json"
     )
+    history = json.loads(history_file.read_text())
+    assert history["head"]["epoch"] == [1, 2, 3, 4] and len(history["head"]["loss"]) == 4
+    assert history["head"]["resumed_at_epoch"] == [3]
+    assert history["fine_tune"]["epoch"] == [5]
+    # TensorBoard's files of the killed execution were carried over into the rerun's.
+    (model_run,) = [
+        path.parent
+        for path in rerun.output_dir.glob("pipeline_root/Trainer/model_run/*/*")
+        if path.name == "history.json"
+    ]
+    assert len(list(model_run.glob("**/events.out.*"))) > 2
 
 
-def test_a_run_killed_in_transform_is_completed_by_the_next_one(transform_killed_then_rerun):
-    killed, versions_before, rerun = transform_killed_then_rerun
-    assert "▶ Transform" in killed and "✔ Transform" not in killed
-    status = statuses(rerun)
+def test_the_resume_backup_is_gone_once_the_model_is_exported(trainer_killed_then_rerun):
+    rerun = trainer_killed_then_rerun
+    assert list(rerun.output_dir.glob("pipeline_root/Trainer/.resume/*")) == []
+
+
+def test_a_run_killed_in_transform_is_completed_by_the_next_one(worse_run):
+    """worse_run (tests/conftest.py): preprocessing edited, SIGKILLed in Transform, rerun."""
+    assert "▶ Transform" in worse_run.killed_output
+    assert "✔ Transform" not in worse_run.killed_output
+    status = statuses(worse_run)
     assert status["Transform"] == status["Trainer"] == "complete"  # the edit re-runs both
     assert status["TfdsExampleGen"] == status["StatisticsGen"] == "cached"
-    assert_one_complete_run_and_at_most_one_new_version(rerun, versions_before)
+    assert_one_complete_run_and_at_most_one_new_version(worse_run, worse_run.versions_before)
 
 
 def assert_one_complete_run_and_at_most_one_new_version(rerun: PipelineRun, before: list[int]):

@@ -81,6 +81,7 @@ class TfdsExampleGen(base_beam_component.BaseBeamComponent):
         dataset_version: str = "",
         image_key: str = "image",
         label_key: str = "label",
+        fingerprint_remote_data: bool = True,
     ):
         """Declares the component; nothing is read until it runs.
 
@@ -92,6 +93,9 @@ class TfdsExampleGen(base_beam_component.BaseBeamComponent):
             dataset_version: e.g. "4.0.1"; empty for the newest prepared version.
             image_key: the dataset's image feature (encoded bytes).
             label_key: the dataset's integer label feature.
+            fingerprint_remote_data: list a remote `data_dir` (gs://...) now, for
+                the cache key. False where the component runs uncached anyway
+                (Kubeflow) and the compiling machine need not reach the bucket.
 
         Raises (when it runs, before the Beam job starts):
             DatasetUnavailableError, SplitError, FeatureKeyError (tfds_source): a
@@ -116,7 +120,11 @@ class TfdsExampleGen(base_beam_component.BaseBeamComponent):
             label_key=label_key,
             max_image_pixels=max_image_pixels,
             data_fingerprint=data_fingerprint(
-                data_dir, dataset_name, dataset_version, splits.values()
+                data_dir,
+                dataset_name,
+                dataset_version,
+                splits.values(),
+                read_remote=fingerprint_remote_data,
             ),
             code_fingerprint=code_fingerprint(executor.__name__),
             examples=channel.Channel(type=standard_artifacts.Examples),

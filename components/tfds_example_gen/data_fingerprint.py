@@ -7,8 +7,12 @@ served from cache, and so would everything downstream. This fingerprint is an
 execution property computed when the pipeline is built: when the files change,
 TFX's cache key changes and ExampleGen runs again.
 
-It reads only file names, sizes and modification times (no file contents, no
-TensorFlow import): cheap enough for every `run` and `compile`.
+It reads only file names, sizes and modification times (no file contents):
+cheap enough for every `run`. A remote data dir (gs://, s3://) is listed through
+TensorFlow's file systems, and only when asked (`read_remote`): a local run
+reading a bucket is fingerprinted like a local directory, while compiling for
+Kubeflow neither needs the bucket's credentials nor bakes one moment's listing
+into the YAML (Kubeflow runs TfdsExampleGen uncached instead).
 """
 
 from __future__ import annotations
@@ -20,13 +24,57 @@ from collections.abc import Iterable
 
 # TFDS's metadata files, next to the shards in a prepared version directory.
 _METADATA_FILES = ("dataset_info.json", "features.json")
-# A remote data dir (gs://, s3://) is read by the cluster, not from here.
+# A remote data dir (gs://, s3://) not listed from here (`read_remote=False`).
 NOT_LOCAL = "not-fingerprinted:remote-data-dir"
 NOT_PREPARED = "not-fingerprinted:not-prepared"
 
 
+class _LocalFiles:
+    """The few file-system calls the fingerprint needs, on local paths."""
+
+    join = staticmethod(os.path.join)
+    listdir = staticmethod(os.listdir)
+    isdir = staticmethod(os.path.isdir)
+    exists = staticmethod(os.path.exists)
+
+    @staticmethod
+    def size_and_mtime(path: str) -> tuple[int, int]:
+        stat = os.stat(path)
+        return stat.st_size, stat.st_mtime_ns
+
+
+class _RemoteFiles:
+    """The same calls through TensorFlow's file systems (gs://, s3://, hdfs://, ram://)."""
+
+    def __init__(self):
+        import tensorflow as tf  # only for remote data: TFDS reads it the same way
+
+        self._gfile = tf.io.gfile
+
+    @staticmethod
+    def join(*parts: str) -> str:
+        return "/".join(part.rstrip("/") for part in parts)
+
+    def listdir(self, path: str) -> list[str]:
+        return [name.rstrip("/") for name in self._gfile.listdir(path)]
+
+    def isdir(self, path: str) -> bool:
+        return self._gfile.isdir(path)
+
+    def exists(self, path: str) -> bool:
+        return self._gfile.exists(path)
+
+    def size_and_mtime(self, path: str) -> tuple[int, int]:
+        stat = self._gfile.stat(path)
+        return stat.length, stat.mtime_nsec
+
+
 def data_fingerprint(
-    data_dir: str, dataset_name: str, version: str, split_patterns: Iterable[str]
+    data_dir: str,
+    dataset_name: str,
+    version: str,
+    split_patterns: Iterable[str],
+    read_remote: bool = False,
 ) -> str:
     """Hashes the dataset version and the name, size and mtime of each selected file.
 
@@ -37,41 +85,45 @@ def data_fingerprint(
         split_patterns: TFDS split strings ("train[:40%]", "train+test"); the
             shards of the TFDS splits they name are fingerprinted, plus the
             dataset's metadata files.
+        read_remote: list a remote data dir (gs://...) through TensorFlow's
+            file systems; otherwise it gets the `NOT_LOCAL` marker.
 
     Returns:
         A hex digest, or a `not-fingerprinted:` marker when the files cannot be
         seen from here (remote or not prepared; preflight reports the latter).
     """
-    if "://" in data_dir:
+    remote = "://" in data_dir
+    if remote and not read_remote:
         return NOT_LOCAL
-    version_dir = _version_dir(os.path.join(data_dir, dataset_name), version)
-    if version_dir is None:
+    files = _RemoteFiles() if remote else _LocalFiles()
+    version = _version(files, files.join(data_dir, dataset_name), version)
+    if version is None:
         return NOT_PREPARED
+    version_dir = files.join(data_dir, dataset_name, version)
     splits = {name for pattern in split_patterns for name in _split_names(pattern)}
-    digest = hashlib.sha256(os.path.basename(version_dir).encode())
-    for name in sorted(os.listdir(version_dir)):
+    digest = hashlib.sha256(version.encode())
+    for name in sorted(files.listdir(version_dir)):
         if name in _METADATA_FILES or any(f"-{split}." in name for split in splits):
-            stat = os.stat(os.path.join(version_dir, name))
-            digest.update(f"\0{name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+            size, mtime = files.size_and_mtime(files.join(version_dir, name))
+            digest.update(f"\0{name}\0{size}\0{mtime}".encode())
     return digest.hexdigest()
 
 
-def _version_dir(dataset_dir: str, version: str) -> str | None:
+def _version(files: _LocalFiles | _RemoteFiles, dataset_dir: str, version: str) -> str | None:
+    """The prepared version directory's name: `version`, or the newest one prepared."""
     if version:
-        path = os.path.join(dataset_dir, version)
-        return path if os.path.isdir(path) else None
-    if not os.path.isdir(dataset_dir):
+        return version if files.isdir(files.join(dataset_dir, version)) else None
+    if not files.isdir(dataset_dir):
         return None
     prepared = [
         name
-        for name in os.listdir(dataset_dir)
+        for name in files.listdir(dataset_dir)
         if re.fullmatch(r"\d+\.\d+\.\d+", name)
-        and os.path.exists(os.path.join(dataset_dir, name, "dataset_info.json"))
+        and files.exists(files.join(dataset_dir, name, "dataset_info.json"))
     ]
     if not prepared:
         return None
-    newest = max(prepared, key=lambda v: tuple(int(p) for p in v.split(".")))
-    return os.path.join(dataset_dir, newest)
+    return max(prepared, key=lambda v: tuple(int(p) for p in v.split(".")))
 
 
 def _split_names(pattern: str) -> list[str]:

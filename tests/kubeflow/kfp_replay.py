@@ -39,7 +39,9 @@ import os
 import posixpath
 import subprocess
 import sys
+import threading
 import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -140,6 +142,11 @@ class CompiledPackage:
         return done
 
 
+# Tasks of one run that may run at once: Argo runs every ready task; these machines have
+# two cores.
+PARALLEL_TASKS = 2
+
+
 class CacheTable:
     """Stands in for the KFP API server's task table that the cache client queries.
 
@@ -150,6 +157,7 @@ class CacheTable:
 
     def __init__(self, path: Path):
         self.path = path
+        self._writing = threading.Lock()  # tasks of one run finish concurrently
 
     def lookup(self, fingerprint: str, pipeline_name: str) -> str:
         rows = [
@@ -162,17 +170,15 @@ class CacheTable:
         return rows[-1]["mlmdExecutionID"] if rows else ""
 
     def add(self, fingerprint: str, pipeline_name: str, run_id: str, execution_id: int) -> None:
-        rows = self._rows()
-        rows.append(
-            {
-                "fingerprint": fingerprint,
-                "pipelineName": f"pipeline/{pipeline_name}",
-                "namespace": NAMESPACE,
-                "runId": run_id,
-                "mlmdExecutionID": str(execution_id),
-            }
-        )
-        self.path.write_text(json.dumps(rows, indent=1))
+        row = {
+            "fingerprint": fingerprint,
+            "pipelineName": f"pipeline/{pipeline_name}",
+            "namespace": NAMESPACE,
+            "runId": run_id,
+            "mlmdExecutionID": str(execution_id),
+        }
+        with self._writing:
+            self.path.write_text(json.dumps([*self._rows(), row], indent=1))
 
     def _rows(self) -> list[dict]:
         return json.loads(self.path.read_text()) if self.path.exists() else []
@@ -229,13 +235,28 @@ class KfpReplay:
             contexts=[pipeline_ctx, run_ctx],
         )
         run_root = run_ctx.custom_properties["pipeline_root"].string_value
+        wanted = [name for name in self.package.task_order() if not only or name in only]
+        dag = spec.root.dag.tasks
         tasks: dict[str, TaskRun] = {}
-        for name in self.package.task_order():
-            if only and name not in only:
-                continue
-            tasks[name] = self._run_task(
-                name, run_id, run_root, root_dag_id, [pipeline_ctx, run_ctx], tasks, cache_disabled
-            )
+        # Argo starts every task whose dependencies are done (the backend compiles the DAG
+        # to an Argo DAG template with `depends`: backend/src/v2/compiler/argocompiler/dag.go),
+        # so independent tasks run at the same time, here up to PARALLEL_TASKS of them.
+        with ThreadPoolExecutor(max_workers=PARALLEL_TASKS) as pool:
+            running: dict[Future, str] = {}
+            while len(tasks) < len(wanted):
+                for name in wanted:
+                    ready = set(dag[name].dependent_tasks) <= set(tasks)
+                    if ready and name not in tasks and name not in running.values():
+                        args = (run_id, run_root, root_dag_id, [pipeline_ctx, run_ctx])
+                        future = pool.submit(
+                            self._run_task, name, *args, dict(tasks), cache_disabled
+                        )
+                        running[future] = name
+                if not running:
+                    raise ValueError(f"tasks wait for tasks left out: {set(wanted) - set(tasks)}")
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    tasks[running.pop(future)] = future.result()  # a failed task raises here
         # metadata/client.go (UpdateDAGExecutionsState): all tasks done -> the DAG is COMPLETE.
         self._set_state(root_dag_id, mlmd.Execution.COMPLETE)
         return RunResult(run_id, tasks)

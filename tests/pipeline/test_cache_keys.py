@@ -16,7 +16,11 @@ import sys
 
 import pytest
 
-from components.tfds_example_gen.data_fingerprint import NOT_PREPARED, data_fingerprint
+from components.tfds_example_gen.data_fingerprint import (
+    NOT_LOCAL,
+    NOT_PREPARED,
+    data_fingerprint,
+)
 from core.code_fingerprint import code_fingerprint
 from core.config import PipelineConfig
 from tests.conftest import REPO_ROOT
@@ -139,9 +143,11 @@ def prepared_copy(sample_data_dir, tmp_path) -> str:
     return str(data_dir)
 
 
-def fingerprint_of(data_dir: str, version: str = "") -> str:
+def fingerprint_of(data_dir: str, version: str = "", read_remote: bool = False) -> str:
     data = PipelineConfig.for_profile("sample").data
-    return data_fingerprint(data_dir, data.dataset_name, version, data.splits().values())
+    return data_fingerprint(
+        data_dir, data.dataset_name, version, data.splits().values(), read_remote
+    )
 
 
 def test_the_data_fingerprint_changes_when_the_data_is_prepared_again(sample_data_dir, tmp_path):
@@ -187,3 +193,27 @@ def test_data_prepared_again_changes_the_cache_key_of_example_gen_only(sample_da
     after = compiled_parameters_here(data_dir, tmp_path / "out")
     # Everything downstream re-runs because ExampleGen's new Examples are new inputs.
     assert {node for node in before if before[node] != after[node]} == {"TfdsExampleGen"}
+
+
+def test_a_remote_data_dir_is_fingerprinted_by_listing_it_when_asked(sample_data_dir):
+    """A bucket's data dir, listed through TensorFlow's file systems. TensorFlow's in-memory
+    `ram://` file system stands in for gs:// here (same gfile calls, no network): the
+    same files give the same digest, and a rewritten shard changes it. Not asked
+    (compiling for Kubeflow): a marker, nothing is listed."""
+    import tensorflow as tf
+
+    bucket = "ram://bucket/tfds"
+    for folder, _, files in os.walk(sample_data_dir):
+        target = bucket + folder[len(sample_data_dir) :]
+        tf.io.gfile.makedirs(target)
+        for name in files:
+            tf.io.gfile.copy(os.path.join(folder, name), f"{target}/{name}", overwrite=True)
+    first = fingerprint_of(bucket, read_remote=True)
+    assert len(first) == 64 and fingerprint_of(bucket, read_remote=True) == first
+    assert fingerprint_of(bucket) == NOT_LOCAL
+    version_dir = f"{bucket}/cats_vs_dogs_sample/4.0.1"
+    (shard,) = [name for name in tf.io.gfile.listdir(version_dir) if "-train." in name]
+    with tf.io.gfile.GFile(f"{version_dir}/{shard}", "ab") as f:
+        f.write(b"\0")
+    assert fingerprint_of(bucket, read_remote=True) != first
+    assert fingerprint_of("ram://elsewhere", read_remote=True) == NOT_PREPARED

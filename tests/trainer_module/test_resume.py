@@ -2,7 +2,7 @@
 
 The "kill" is an exception raised right after the backup of an epoch was
 written: what is on disk is what a SIGKILL at that moment leaves behind (the
-e2e test in tests/test_resume_e2e.py kills a real pipeline run with SIGKILL).
+e2e test in tests/test_reruns.py kills a real pipeline run with SIGKILL).
 """
 
 from __future__ import annotations
@@ -143,44 +143,15 @@ def resume_dirs(root) -> list[str]:
     return glob.glob(os.path.join(root, "Trainer", resume.RESUME_DIR_NAME, "*"))
 
 
-@pytest.mark.parametrize("loop", ["fit", "custom"])
-def test_killed_in_the_head_stage_resumes_at_the_next_epoch(
-    transformed, tmp_path, kill_after, progress_lines, loop
-):
-    kill_after(2)
-    with pytest.raises(KilledError):
-        run.run_fn(fn_args(transformed, tmp_path, 1, training_loop=loop))
-    assert len(resume_dirs(tmp_path)) == 1
-    progress_lines.truncate(0)
-    progress_lines.seek(0)
-
-    args = fn_args(transformed, tmp_path, 2, training_loop=loop)
-    run.run_fn(args)
-
-    lines = progress_lines.getvalue()
-    assert "resuming at epoch 3/6 (head stage)" in lines
-    epoch_lines = [line for line in lines.splitlines() if "/6 " in line and "loss=" in line]
-    assert [line.split()[:3] for line in epoch_lines] == [
-        ["head", "epoch", "3/6"],
-        ["head", "epoch", "4/6"],
-        ["fine-tune", "epoch", "5/6"],
-        ["fine-tune", "epoch", "6/6"],
-    ]
-    got = history(args)
-    assert got["head"]["epoch"] == [1, 2, 3, 4] and got["fine_tune"]["epoch"] == [5, 6]
-    assert got["head"]["resumed_at_epoch"] == [3]
-    assert len(got["head"]["loss"]) == 4
-    assert resume_dirs(tmp_path) == []  # exported: the backup is gone
-    events = glob.glob(os.path.join(args.model_run_dir, "**", "events.out.*"), recursive=True)
-    assert len(events) > 2  # the killed run's TensorBoard files were carried over
-
-
 def test_killed_in_fine_tune_resumes_in_fine_tune_with_its_low_learning_rate(
     transformed, tmp_path, kill_after, progress_lines, monkeypatch
 ):
+    """The custom training loop; tests/test_reruns.py resumes Keras' fit loop in the head
+    stage after a real SIGKILL of a real run."""
     kill_after(2)  # the first fine-tune epoch
+    custom = {"head_epochs": 1, "training_loop": "custom"}
     with pytest.raises(KilledError):
-        run.run_fn(fn_args(transformed, tmp_path, 1, head_epochs=1))
+        run.run_fn(fn_args(transformed, tmp_path, 1, **custom))
     (backup_dir,) = resume_dirs(tmp_path)
     saved = tf.train.load_checkpoint(tf.train.latest_checkpoint(backup_dir))
     saved_iterations = saved.get_tensor("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
@@ -202,7 +173,7 @@ def test_killed_in_fine_tune_resumes_in_fine_tune_with_its_low_learning_rate(
     monkeypatch.setattr(resume.Backup, "restore", spy)
     progress_lines.truncate(0)
     progress_lines.seek(0)
-    args = fn_args(transformed, tmp_path, 2, head_epochs=1)
+    args = fn_args(transformed, tmp_path, 2, **custom)
     run.run_fn(args)
 
     assert "resuming at epoch 3/3 (fine-tune stage)" in progress_lines.getvalue()
@@ -213,84 +184,16 @@ def test_killed_in_fine_tune_resumes_in_fine_tune_with_its_low_learning_rate(
     assert history(args)["fine_tune"]["resumed_at_epoch"] == [3]
 
 
-def test_a_changed_config_does_not_resume_from_the_old_backup(
-    transformed, tmp_path, kill_after, progress_lines
-):
-    kill_after(2)
-    with pytest.raises(KilledError):
-        run.run_fn(fn_args(transformed, tmp_path, 1, fine_tune_epochs=0))
-    args = fn_args(transformed, tmp_path, 2, fine_tune_epochs=0, head_learning_rate=5e-4)
-    run.run_fn(args)
-    assert "resuming" not in progress_lines.getvalue()
-    assert history(args)["head"]["epoch"] == [1, 2, 3, 4]
-    assert "resumed_at_epoch" not in history(args)["head"]
-    assert len(resume_dirs(tmp_path)) == 1  # the old one stays: its training may still resume
-
-
 def test_the_backup_key_follows_inputs_config_and_code(transformed, tmp_path):
     key = run._backup_dir
     base = fn_args(transformed, tmp_path, 1)
     assert key(base) == key(fn_args(transformed, tmp_path, 2))  # another execution id
+    # Another configuration trains something else: it never resumes the old backup.
     assert key(base) != key(fn_args(transformed, tmp_path, 1, seed=7))
+    assert key(base) != key(fn_args(transformed, tmp_path, 1, head_learning_rate=5e-4))
     moved = fn_args(transformed, tmp_path, 1)
     moved.train_files = ["/elsewhere/*"]
     assert key(base) != key(moved)
-
-
-RUN_FN_SCRIPT = """
-import json, logging, sys
-from tfx.components.trainer.fn_args_utils import FnArgs
-from trainer_module import run
-progress = logging.getLogger(run.PROGRESS_LOGGER)
-progress.setLevel(logging.INFO)
-progress.addHandler(logging.StreamHandler(sys.stdout))
-with open(sys.argv[1]) as f:
-    run.run_fn(FnArgs(**json.load(f)))
-"""
-
-
-def test_sigkill_after_epoch_2_then_the_same_command_resumes_at_epoch_3(transformed, tmp_path):
-    """A real SIGKILL of a process running run_fn, right after the backup of epoch 2."""
-    import subprocess
-    import sys
-    import time
-
-    import attr
-
-    from tests.conftest import REPO_ROOT
-
-    args = fn_args(transformed, tmp_path, 1, head_epochs=4, fine_tune_epochs=1)
-    args_file = tmp_path / "fn_args.json"
-    args_file.write_text(json.dumps(attr.asdict(args)))
-    command = [sys.executable, "-c", RUN_FN_SCRIPT, str(args_file)]
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    checkpoints = os.path.join(tmp_path, "Trainer", resume.RESUME_DIR_NAME, "*", "checkpoint")
-
-    def epoch_2_backed_up() -> bool:
-        return any('"ckpt-2"' in open(path).read() for path in glob.glob(checkpoints))
-
-    started = time.monotonic()
-    with open(tmp_path / "killed.out", "w") as out:
-        killed = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        while not epoch_2_backed_up():
-            assert killed.poll() is None, (tmp_path / "killed.out").read_text()[-3000:]
-            time.sleep(0.1)
-        killed.kill()  # SIGKILL: no handler, no cleanup
-        assert killed.wait() == -9
-    killed_at = time.monotonic() - started
-    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
-    print(f"killed after {killed_at:.1f} s, rerun {time.monotonic() - started - killed_at:.1f} s")
-    print(rerun.stdout)
-    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
-
-    assert "resuming at epoch 3/5 (head stage)" in rerun.stdout
-    trained = [line.split()[:3] for line in rerun.stdout.splitlines() if " loss=" in line]
-    assert trained == [["head", "epoch", "3/5"], ["head", "epoch", "4/5"],
-                       ["fine-tune", "epoch", "5/5"]]  # fmt: skip
-    got = history(args)
-    assert got["head"]["epoch"] == [1, 2, 3, 4] and got["head"]["resumed_at_epoch"] == [3]
-    assert resume_dirs(tmp_path) == []
-    assert tf.io.gfile.exists(os.path.join(args.serving_model_dir, "saved_model.pb"))
 
 
 def test_killed_after_the_last_epoch_exports_the_backed_up_model_without_training(
