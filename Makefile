@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`.
-# Everything else here is what they need.
+# Everything else here is what they need, and `make bench` (benchmarks/).
 
 PYTHON_VERSION ?= 3.11
 VENV ?= .venv
@@ -9,7 +9,7 @@ UV := $(VENV)/bin/uv
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL ?= 1
 
-.PHONY: demo test install lock lock-gpu lint clean image-test
+.PHONY: demo test bench install lock lock-gpu lint clean image-test
 
 demo: $(VENV)/.installed
 	$(PY) -m pipeline generate-sample --if-missing
@@ -19,6 +19,11 @@ test: lint
 	$(PY) -m pytest
 
 install: $(VENV)/.installed
+
+# Every benchmark (under 30 min on 2 cores), then docs/PERFORMANCE.md is rewritten.
+# Heavy: on a shared machine run it as `flock /tmp/heavy.lock make bench`.
+bench: $(VENV)/.installed
+	$(PY) -m benchmarks
 
 # The lock is resolved for Python 3.11 and installed exactly (uv pip sync).
 # tfx and ml-pipelines-sdk 1.16.0 declare Requires-Python <3.11 although every

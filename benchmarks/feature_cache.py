@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
 
+from benchmarks.figures import Figure, Goal, record  # noqa: E402
 from core.config import PipelineConfig  # noqa: E402
 from pipeline.sample_data import draw_image  # noqa: E402
 from trainer_module import model as model_lib  # noqa: E402
@@ -90,19 +91,31 @@ def main() -> None:
         print(f"{arm:18s} {args.epochs} head epochs: {seconds:7.1f} s, eval acc {accuracy:.4f}")
 
     (base_s, base_acc), (cache_s, cache_acc) = results.values()
-    speedup = base_s / cache_s
-    print(
-        f"feature-cache speedup: {speedup:.1f}x (goal >= {SPEEDUP_GOAL:.0f}x: "
-        f"{'met' if speedup >= SPEEDUP_GOAL else 'NOT met'})"
+    setting = (
+        f"{args.examples} train / {args.examples // 4} eval images at {args.image_size}px, "
+        f"batch {batch}, weights none"
     )
-    gap = abs(base_acc - cache_acc)
-    print(
-        f"eval accuracy difference: {gap:.4f} (tolerance {ACCURACY_TOLERANCE}: "
-        f"{'within' if gap <= ACCURACY_TOLERANCE else 'OUTSIDE'})"
-    )
-    print(
-        f"({args.examples} train / {args.examples // 4} eval images at {args.image_size}px, "
-        f"batch {batch}, weights none, {os.cpu_count()} CPUs)"
+    record(
+        [
+            Figure(
+                "feature_cache",
+                f"head stage, {args.epochs} epochs on cached features (epochs/s)",
+                args.epochs / cache_s,
+                "epochs/s",
+                baseline=args.epochs / base_s,
+                baseline_name="the same epochs on images",
+                goal=Goal(SPEEDUP_GOAL),
+                note=f"{cache_s:.0f} s vs {base_s:.0f} s; {setting}",
+            ),
+            Figure(
+                "feature_cache",
+                "eval accuracy difference, cached vs images",
+                abs(base_acc - cache_acc),
+                "",
+                goal=Goal(ACCURACY_TOLERANCE, at_least=False, on_ratio=False),
+                note=f"{cache_acc:.3f} vs {base_acc:.3f}",
+            ),
+        ]
     )
 
 

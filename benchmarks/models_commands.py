@@ -20,7 +20,9 @@ import subprocess
 import sys
 import time
 
-GOAL_SECONDS = 3.0
+from benchmarks.figures import Figure, Goal, record
+
+GOAL = Goal(3.0, at_least=False, on_ratio=False)
 
 
 def measure(argv: list[str], repeat: int) -> tuple[float, float]:
@@ -56,13 +58,20 @@ def main() -> None:
         ],
         "import tensorflow (for scale)": [sys.executable, "-c", "import tensorflow"],
     }  # fmt: skip
-    print(f"{'command':<32} {'seconds':>8} {'peak MB':>8}")
+    figures = []
     for name, argv in commands.items():
         seconds, peak = measure(argv, args.repeat)
-        verdict = "" if name.startswith("import") else (
-            "  ok" if seconds < GOAL_SECONDS else f"  over the {GOAL_SECONDS:g} s goal"
-        )  # fmt: skip
-        print(f"{name:<32} {seconds:8.2f} {peak:8.0f}{verdict}")
+        figures.append(
+            Figure(
+                "models_commands",
+                f"{name}, median wall time",
+                seconds,
+                "s",
+                goal=None if name.startswith("import") else GOAL,
+                note=f"peak RSS {peak:.0f} MB, fresh interpreter",
+            )
+        )
+    record(figures)
 
 
 if __name__ == "__main__":

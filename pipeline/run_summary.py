@@ -36,6 +36,8 @@ class ComponentRun:
     component: str
     status: str
     seconds: float
+    # When it started (Unix seconds): lets a benchmark attribute memory samples to it.
+    started_at: float = 0.0
 
 
 @dataclass
@@ -161,6 +163,7 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, profile: str) -
                     / 1000.0,
                     1,
                 ),
+                started_at=execution.create_time_since_epoch / 1000.0,
             )
         )
         cached = execution_state(execution) == "cached"

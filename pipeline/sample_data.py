@@ -9,7 +9,10 @@ The two classes are drawn to be learnable even by a head on a randomly
 initialised (weights=None) Xception: "cats" are warm-coloured scenes with round
 blobs, "dogs" cool-coloured scenes with stripes. Sizes (100-500 px a side),
 aspect ratios and JPEG quality vary like real photos, so Transform's resize is
-exercised.
+exercised. With `photo_sizes`, images are instead drawn at the real photos'
+dimensions (long side mostly 500, aspect about 4:3, median 500x375) with a
+grain that brings their JPEGs to the real files' 20-40 KB: the full-size data
+path benchmark (benchmarks/data_path.py) runs on 23,262 of them.
 
 Like the real archive, a few files are not clean RGB JPEGs (see
 `planted_defects`): grayscale, CMYK, RGBA and PNG images under .jpg names, and
@@ -78,9 +81,37 @@ def planted_defects(num_examples: int) -> dict[int, str]:
     return {int(fraction * num_examples): kind for fraction, kind in _DEFECT_FRACTIONS.items()}
 
 
-def draw_image(label: int, rng: random.Random, num_classes: int = 2) -> bytes:
-    """Returns the JPEG bytes of one generated picture of class `label` (0 cat, 1 dog)."""
-    return _encode(_draw(label, rng, num_classes), "JPEG", quality=rng.randint(60, 95))
+def draw_image(
+    label: int, rng: random.Random, num_classes: int = 2, photo_sizes: bool = False
+) -> bytes:
+    """Returns the JPEG bytes of one generated picture of class `label` (0 cat, 1 dog).
+
+    `photo_sizes`: dimensions and file size like the real photos (see module doc).
+    """
+    if not photo_sizes:
+        return _encode(_draw(label, rng, num_classes), "JPEG", quality=rng.randint(60, 95))
+    image = _draw(label, rng, num_classes, _photo_size(rng))
+    grain = _grain()
+    x, y = rng.randrange(grain.width - image.width), rng.randrange(grain.height - image.height)
+    image = Image.blend(image, grain.crop((x, y, x + image.width, y + image.height)), 0.25)
+    return _encode(image, "JPEG", quality=rng.randint(72, 82))
+
+
+def _photo_size(rng: random.Random) -> tuple[int, int]:
+    """(width, height) drawn like cats_vs_dogs: long side mostly 500, aspect ~4:3."""
+    long_side = MAX_SIDE if rng.random() < 0.8 else rng.randint(250, MAX_SIDE - 1)
+    short_side = round(long_side * rng.uniform(0.6, 0.9))
+    return (long_side, short_side) if rng.random() < 0.75 else (short_side, long_side)
+
+
+_GRAIN: list[Image.Image] = []
+
+
+def _grain() -> Image.Image:
+    """Gaussian RGB noise, made once: photos' texture is what makes their JPEGs 20-40 KB."""
+    if not _GRAIN:
+        _GRAIN.append(Image.merge("RGB", [Image.effect_noise((700, 700), 40) for _ in range(3)]))
+    return _GRAIN[0]
 
 
 def draw_defective_image(
@@ -116,8 +147,10 @@ def _encode(image: Image.Image, image_format: str, **options) -> bytes:
     return buffer.getvalue()
 
 
-def _draw(label: int, rng: random.Random, num_classes: int = 2) -> Image.Image:
-    width, height = rng.randint(MIN_SIDE, MAX_SIDE), rng.randint(MIN_SIDE, MAX_SIDE)
+def _draw(
+    label: int, rng: random.Random, num_classes: int = 2, size: tuple[int, int] | None = None
+) -> Image.Image:
+    width, height = size or (rng.randint(MIN_SIDE, MAX_SIDE), rng.randint(MIN_SIDE, MAX_SIDE))
     if num_classes == 2:
         hue = rng.uniform(0.0, 0.12) if label == 0 else rng.uniform(0.5, 0.68)
     else:  # N classes: N hue bands around the colour wheel, blobs and stripes alternating
@@ -148,9 +181,12 @@ class CatsVsDogsSample(tfds.core.GeneratorBasedBuilder):
 
     NUM_CLASSES = 2
 
-    def __init__(self, *, num_examples: int = 600, seed: int = 0, **kwargs):
+    def __init__(
+        self, *, num_examples: int = 600, seed: int = 0, photo_sizes: bool = False, **kwargs
+    ):
         self._num_examples = num_examples
         self._seed = seed
+        self._photo_sizes = photo_sizes
         super().__init__(**kwargs)
 
     def _info(self) -> tfds.core.DatasetInfo:
@@ -177,7 +213,7 @@ class CatsVsDogsSample(tfds.core.GeneratorBasedBuilder):
             image = (
                 draw_defective_image(label, defects[index], rng, self.NUM_CLASSES)
                 if index in defects
-                else draw_image(label, rng, self.NUM_CLASSES)
+                else draw_image(label, rng, self.NUM_CLASSES, self._photo_sizes)
             )
             yield (
                 index,
@@ -219,10 +255,16 @@ def generate_sample_dataset(
     seed: int = 0,
     num_classes: int = 2,
     dataset_name: str = SAMPLE_DATASET_NAME,
+    photo_sizes: bool = False,
 ) -> str:
-    """Writes the sample dataset (N classes, any name) under `data_dir`; returns its directory."""
+    """Writes the sample dataset (N classes, any name) under `data_dir`; returns its directory.
+
+    `photo_sizes`: images as large as the real photos (see module doc), not the small default.
+    """
     builder_class = sample_builder_class(dataset_name, num_classes)
-    builder = builder_class(data_dir=data_dir, num_examples=num_examples, seed=seed)
+    builder = builder_class(
+        data_dir=data_dir, num_examples=num_examples, seed=seed, photo_sizes=photo_sizes
+    )
     builder.download_and_prepare(
         file_format="tfrecord",
         download_config=tfds.download.DownloadConfig(try_download_gcs=False),

@@ -1,6 +1,8 @@
 """The generated sample dataset is a real TFDS dataset in the cats_vs_dogs 4.0.1 format."""
 
 import io
+import random
+import statistics
 import subprocess
 import sys
 
@@ -128,3 +130,19 @@ def test_generate_sample_prints_one_progress_line_and_no_library_output(tmp_path
     (line,) = result.stdout.splitlines()
     assert line.startswith("writing the sample dataset (20 images) to ")
     assert line.endswith(f" done: {tmp_path / 'tfds' / 'cats_vs_dogs_sample' / '4.0.1'}")
+
+
+def test_photo_sizes_draw_images_shaped_like_the_real_photos():
+    """benchmarks/data_path's dataset: median about 500x375, JPEGs of about 20-40 KB."""
+    rng = random.Random(0)
+    images = [
+        Image.open(io.BytesIO(sample_data.draw_image(i % 2, rng, photo_sizes=True)))
+        for i in range(60)
+    ]
+    sizes = [len(sample_data.draw_image(i % 2, rng, photo_sizes=True)) for i in range(60)]
+
+    assert all(image.format == "JPEG" and image.mode == "RGB" for image in images)
+    assert max(max(image.size) for image in images) == 500
+    assert statistics.median(max(image.size) for image in images) == 500
+    assert 340 <= statistics.median(min(image.size) for image in images) <= 410
+    assert 20 * 1024 <= statistics.median(sizes) <= 40 * 1024

@@ -1,0 +1,60 @@
+"""docs/PERFORMANCE.md's writer: one row per figure, ratios and goal verdicts computed right.
+
+No benchmark runs here (they are `make bench`, never `make test`): figures are made up.
+"""
+
+from benchmarks import figures as figures_lib
+from benchmarks import performance_doc
+from benchmarks.figures import Figure, Goal
+
+RATE = Figure(
+    "data_path", "Transform images/s", 100.0, "images/s", 400.0, "plain tf.data", Goal(0.5)
+)
+MEMORY = Figure("data_path", "Transform peak RSS", 7.5, "GB", goal=Goal(6.0, False, False))
+PLAIN = Figure("input_pipeline", "transformed records -> batches, one core", 2000.0, "images/s")
+
+
+def rows(text: str) -> list[list[str]]:
+    """The cells of the figures table's data rows."""
+    lines = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| data_path") or line.startswith("| input_pipeline")
+    ]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+
+
+def test_each_figure_is_one_row_with_ratio_goal_and_verdict():
+    text = performance_doc.render([RATE, MEMORY, PLAIN], "Test CPU, 2 cores, 24 GiB RAM")
+
+    rate, memory, plain = rows(performance_doc.table([RATE, MEMORY, PLAIN]))
+    assert rate[:2] == ["data_path", "Transform images/s"]
+    assert rate[4] == "0.250×" and rate[5] == "≥ 0.5×" and rate[6] == "FAIL"
+    assert "400 images/s (plain tf.data)" in rate[3]
+    assert memory[4] == "" and memory[5] == "≤ 6 GB" and memory[6] == "FAIL"
+    assert plain[5] == "" and plain[6] == "-"
+    assert "Machine: Test CPU, 2 cores, 24 GiB RAM." in text
+    header = next(line for line in text.splitlines() if line.startswith("| benchmark |"))
+    assert header.count("|") == len(rate) + 1  # every row fills every column
+
+
+def test_goals_pass_on_their_side_of_the_bound():
+    assert Figure("b", "ratio met", 300.0, "x", 400.0, goal=Goal(0.5)).verdict == "pass"
+    assert Figure("b", "under a cap", 5.9, "GB", goal=Goal(6.0, False, False)).verdict == "pass"
+    assert Figure("b", "no baseline", 1.0, "x", goal=Goal(0.5)).verdict == "FAIL"
+
+
+def test_gpu_analysis_divides_the_gpu_rates_by_the_measured_per_core_rate():
+    text = performance_doc.gpu_analysis(performance_doc.InputRates(1000.0, None, None))
+
+    # 1,251 images/s at 1,000 per core: 2 cores; 24,472: 25 cores; no cached rate: n/a.
+    assert "| fine-tune (training step), float32, batch 32 | 1,251 | 2 | n/a | n/a |" in text
+    assert "| head (frozen base), bfloat16, batch 256 | 24,472 | 25 | n/a | n/a |" in text
+
+
+def test_recorded_figures_accumulate_in_one_results_file(tmp_path):
+    path = str(tmp_path / "figures.json")
+    figures_lib.record([RATE], path)
+    figures_lib.record([MEMORY, PLAIN], path)
+
+    assert figures_lib.load(path) == [RATE, MEMORY, PLAIN]
