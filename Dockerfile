@@ -10,7 +10,9 @@
 #
 # BASE_IMAGE: any Debian-based image with python3.11 and its venv module.
 # BEAM_SDK_IMAGE: the Beam SDK image of the locked apache-beam, for its worker boot.
-# LOCK: the lock to install (tests/kubeflow/test_image.py checks it is ours).
+# LOCK: the lock to install (tests/kubeflow/test_image.py checks it is ours):
+#   requirements/lock.txt (CPU), or requirements/lock-gpu.txt for the Trainer's GPU image
+#   (the same pins plus TensorFlow's CUDA/cuDNN wheels; `make lock-gpu`).
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 ARG BEAM_SDK_IMAGE=apache/beam_python3.11_sdk:2.59.0
 FROM ${BEAM_SDK_IMAGE} AS beam_sdk
@@ -52,6 +54,12 @@ ENV TF_USE_LEGACY_KERAS=1 \
 COPY --from=beam_sdk /opt/apache/beam /opt/apache/beam
 ENTRYPOINT ["/opt/apache/beam/boot"]
 COPY --from=environment /opt/venv /opt/venv
+# The GPU image (LOCK=requirements/lock-gpu.txt) holds TensorFlow's CUDA libraries as
+# nvidia-* wheels; TensorFlow 2.16 does not always find them by itself
+# (tensorflow/tensorflow#63362), so their directories go on the loader's path.
+# Nothing to do in the CPU image.
+RUN nvidia=/opt/venv/lib/python3.11/site-packages/nvidia; \
+    if [ -d "$nvidia" ]; then ls -d "$nvidia"/*/lib > /etc/ld.so.conf.d/tensorflow-cuda.conf && ldconfig; fi
 
 WORKDIR /pipeline
 COPY ${LOCK} requirements/lock.txt

@@ -9,7 +9,7 @@ UV := $(VENV)/bin/uv
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL ?= 1
 
-.PHONY: demo test bench install lock lint clean image-test
+.PHONY: demo test bench install lock lock-gpu lint clean image-test
 
 demo: $(VENV)/.installed
 	$(PY) -m pipeline generate-sample --if-missing
@@ -37,10 +37,20 @@ $(VENV)/.installed: requirements/lock.txt setup.py
 	$(UV) pip install --python $(PY) --no-deps -e .
 	touch $@
 
-# Regenerate requirements/lock.txt from requirements/base.in (needs PyPI).
+LOCK_PLATFORM := --python-version 3.11 --python-platform x86_64-manylinux_2_28
+
+# Regenerate requirements/lock.txt from requirements/base.in, then the GPU image's lock
+# from it (needs PyPI).
 lock: $(VENV)/.installed
-	$(UV) pip compile requirements/base.in --python-version 3.11 \
-		--python-platform x86_64-manylinux_2_28 -o requirements/lock.txt
+	$(UV) pip compile requirements/base.in $(LOCK_PLATFORM) -o requirements/lock.txt
+	$(MAKE) lock-gpu
+
+# requirements/lock-gpu.txt: the lock plus TensorFlow's CUDA/cuDNN wheels, for the GPU
+# image only (docker build --build-arg LOCK=requirements/lock-gpu.txt). The lock is a
+# constraint, so every package both hold has the same pin; `make install` never reads it.
+lock-gpu: $(VENV)/.installed
+	$(UV) pip compile requirements/gpu.in -c requirements/lock.txt $(LOCK_PLATFORM) \
+		-o requirements/lock-gpu.txt
 
 # Builds the Kubeflow image from the lock and replays the first tasks inside it (needs a
 # Docker daemon and debootstrap; not part of `make test`). See kubeflow/README.md.

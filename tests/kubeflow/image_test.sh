@@ -43,6 +43,7 @@ trap 'rm -f requirements/ca/ca.crt' EXIT
 docker build --network host \
   --build-arg BASE_IMAGE="$BASE" --build-arg BEAM_SDK_IMAGE="$BEAM" \
   -t "$IMAGE" .
+docker image ls "$IMAGE"
 docker run --rm --entrypoint python "$IMAGE" -c \
   "import sys, tensorflow, tfx, kfp; print(sys.version.split()[0], tensorflow.__version__, tfx.__version__, kfp.__version__)"
 PYTHONPATH=. .venv/bin/python -m tests.kubeflow.image_replay "$IMAGE" "$WORK/replay"

@@ -3,7 +3,8 @@
 Checked without building (building is `make image-test`, not part of `make test`):
 Python 3.11 as setup.py requires, exactly requirements/lock.txt installed the way the
 Makefile installs it, the Beam SDK image of the locked Beam for the worker boot,
-TF_USE_LEGACY_KERAS, and every package of the project copied in.
+TF_USE_LEGACY_KERAS, and every package of the project copied in. The GPU image's lock
+(requirements/lock-gpu.txt) is the same resolution plus TensorFlow's CUDA wheels only.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ def _arg(name: str) -> str:
     return re.search(rf"^ARG {name}=(\S+)$", DOCKERFILE, re.M).group(1)
 
 
-def _lock() -> dict[str, str]:
+def _lock(name: str = "lock.txt") -> dict[str, str]:
+    """The pins of requirements/`name`, by normalised package name."""
     pins = re.findall(
-        r"^([A-Za-z0-9_.\-]+)==(\S+)", (REPO_ROOT / "requirements/lock.txt").read_text(), re.M
+        r"^([A-Za-z0-9_.\-]+)==(\S+)", (REPO_ROOT / "requirements" / name).read_text(), re.M
     )
     return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in pins}
 
@@ -58,3 +60,23 @@ def test_every_package_of_the_project_is_copied_in():
     copied = set(re.findall(r"^COPY (\S+?)/? ", DOCKERFILE, re.M))
     packages = {p.parent.name for p in REPO_ROOT.glob("*/__init__.py")} - {"tests", "benchmarks"}
     assert packages | {"setup.py"} <= copied
+
+
+def test_the_gpu_lock_is_the_lock_plus_the_cuda_wheels_of_the_locked_tensorflow():
+    lock, gpu = _lock(), _lock("lock-gpu.txt")
+    shared = lock.keys() & gpu.keys()
+    assert {name: gpu[name] for name in shared} == {name: lock[name] for name in shared}
+    assert lock.keys() <= gpu.keys(), f"missing from the GPU lock: {lock.keys() - gpu.keys()}"
+    added = gpu.keys() - lock.keys()
+    assert {"nvidia-cudnn-cu12", "nvidia-cublas-cu12"} <= added
+    assert all(name.startswith("nvidia-") and name.endswith("-cu12") for name in added), added
+    gpu_in = (REPO_ROOT / "requirements/gpu.in").read_text()
+    assert f"tensorflow[and-cuda]=={lock['tensorflow']}" in gpu_in
+
+
+def test_only_the_gpu_image_installs_the_cuda_wheels():
+    assert "lock-gpu" not in re.search(
+        r"^\$\(VENV\)/.installed:.*?\n\n", MAKEFILE, re.M | re.S
+    ).group(0)
+    assert "-c requirements/lock.txt" in MAKEFILE  # resolved against the lock, not beside it
+    assert "COPY ${LOCK} /tmp/lock.txt" in DOCKERFILE
