@@ -95,3 +95,12 @@ def test_class_names_travel_in_the_model_and_predict_prints_them(three_class_run
     (line,) = [line for line in result.stdout.splitlines() if line.startswith(str(image))]
     _, class_name, probability = line.split("\t")
     assert class_name in CLASSES and 1 / 3 <= float(probability) <= 1.0
+
+
+def test_models_list_shows_the_multi_class_accuracy(three_class_run, tmp_path):
+    output_dir, summary = three_class_run
+    listed = run_cli("models", "list", "--output-dir", str(output_dir), cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()[:2]
+    accuracy = row[header.index("ACCURACY") :].split()[0]
+    assert float(accuracy) == round(summary["eval_metrics"]["accuracy"], 4)

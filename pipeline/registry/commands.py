@@ -19,7 +19,8 @@ from core.metadata.models import ModelRecord, Publication, RegistryError
 from core.metadata.store import MetadataStore
 from pipeline import evaluation
 
-KEY_METRICS = (evaluation.ACCURACY, "auc")
+# The accuracy column shows whichever accuracy the model was evaluated with.
+ACCURACIES = (evaluation.ACCURACY, evaluation.MULTI_CLASS_ACCURACY)
 _ACTION_WORDS = {"push": "pushed", "promote": "promoted", "rollback": "rolled back"}
 # The action of a promotion that published nothing: the model is already the latest version.
 ALREADY_SERVING = "already serving"
@@ -76,13 +77,15 @@ def format_table(records: list[ModelRecord]) -> str:
     rows = [header]
     for record in records:
         metrics = _overall_metrics(record)
+        accuracy = next((metrics[m] for m in ACCURACIES if m in metrics), None)
         rows.append(
             [
                 str(record.id),
                 record.run_id or "-",
                 _iso(record.created_ms, seconds=False),
                 record.profile or "-",
-                *(f"{metrics[m]:.4f}" if m in metrics else "-" for m in KEY_METRICS),
+                "-" if accuracy is None else f"{accuracy:.4f}",
+                f"{metrics['auc']:.4f}" if "auc" in metrics else "-",
                 _blessed_word(record.blessed),
                 _describe_versions(record.publications),
             ]
