@@ -56,7 +56,7 @@ def small_disk(tmp_path):
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
     yield mount_point
-    subprocess.run(["umount", str(mount_point)], check=True)
+    subprocess.run(["umount", "--lazy", str(mount_point)], check=True)  # never EBUSY
 
 
 @pytest.mark.e2e
