@@ -39,7 +39,7 @@ def machine() -> str:
             names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
         model = names[0] if names else model
     except OSError:
-        pass
+        pass  # no /proc (not Linux): platform's name stays
     ram = psutil.virtual_memory().total / 2**30
     return f"{model}, {os.cpu_count()} cores, {ram:.0f} GiB RAM, no GPU ({platform.system()})"
 

@@ -67,7 +67,7 @@ def ensure_free(output_dir: str) -> None:
     """
     if os.path.isdir(output_dir):
         with contextlib.suppress(OSError), output_dir_lock(output_dir):  # reported by the run
-            pass
+            pass  # taking the lock and letting go of it is the whole check
 
 
 def _this_run() -> dict:

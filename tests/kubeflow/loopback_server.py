@@ -32,7 +32,7 @@ class QuietHandler(BaseHTTPRequestHandler):
     timeout = 10
 
     def log_message(self, *args) -> None:
-        pass
+        pass  # BaseHTTPRequestHandler logs every request to stderr; the tests' output stays clean
 
     def send_json(self, status: int, payload: dict) -> None:
         data = json.dumps(payload).encode()

@@ -59,7 +59,7 @@ def test_the_lock_of_a_killed_run_is_taken_over(holder):
     process, output_dir = holder
     with pytest.raises(RunLockedError, match=f"pid {process.pid} "):
         with output_dir_lock(str(output_dir)):
-            pass
+            pass  # only taking the lock is under test
     process.send_signal(signal.SIGKILL)
     process.wait()
     with output_dir_lock(str(output_dir)) as path:
