@@ -49,13 +49,21 @@ def edited_code(tmp_path_factory, edited: str) -> Path:
     return root
 
 
+def pipeline_process(args: list[str], code_root: Path) -> dict:
+    """Popen's args, cwd and env for `python -m pipeline ARGS` with the packages of
+    `code_root` first on the path (the killed run and its rerun are the same command)."""
+    return {
+        "args": [sys.executable, "-m", "pipeline", *args],
+        "cwd": code_root,
+        "env": {**os.environ, "PYTHONPATH": str(code_root)},
+    }
+
+
 def run_and_kill(args: list[str], code_root: Path, marker: str, then: Callable[[], bool]) -> str:
     """Starts `python -m pipeline ARGS`; once `marker` appears in the live view and `then()`
     holds, SIGKILLs its process group. Returns everything it printed."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=code_root,
-        env={**os.environ, "PYTHONPATH": str(code_root)},
+        **pipeline_process(args, code_root),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -107,9 +115,7 @@ def kill_then_rerun(
     killed = run_and_kill(args, code, marker, lambda: then(output_dir))
     versions_before = versions(str(output_dir / "serving" / MODEL_NAME))
     process = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=code,
-        env={**os.environ, "PYTHONPATH": str(code)},
+        **pipeline_process(args, code),
         capture_output=True,
         text=True,
         timeout=900,
