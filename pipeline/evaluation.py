@@ -152,6 +152,11 @@ def _eval_config(
         model_specs=[
             tfma.ModelSpec(
                 signature_name="serving_default",
+                # Only the signature is called, so the plain SavedModel is all TFMA needs.
+                # Left unset, TFMA loads the model once as Keras to find its type, then again
+                # as Keras to use it: each load revives every layer (5 s of the sample run's
+                # 13 s Evaluator, benchmarks/notebook_overhead.py).
+                model_type=tfma.TF_GENERIC,
                 label_key=features.LABEL_KEY,
                 prediction_key=prediction_key,
             )

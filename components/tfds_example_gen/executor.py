@@ -24,6 +24,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact, artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
+from components import beam_gzip
 from components.tfds_example_gen import image_cleaning, tfds_source
 from core import artifact_properties as properties
 from core import features
@@ -141,11 +142,14 @@ class Executor(BaseExampleGenExecutor):
         report_paths = {
             name: os.path.join(examples.uri, REPORT_DIR, f"{name}.json") for name in splits
         }
-        super().Do(
-            input_dict,
-            output_dict,
-            {**exec_properties, _SHARD_SLICES: slices, _REPORT_PATHS: report_paths},
-        )
+        # The examples hold JPEG/PNG bytes, already compressed: GZIP would save 3 % of the
+        # bytes for as much CPU as validating the images (components.beam_gzip).
+        with beam_gzip.gzip_write_level(beam_gzip.STORED):
+            super().Do(
+                input_dict,
+                output_dict,
+                {**exec_properties, _SHARD_SLICES: slices, _REPORT_PATHS: report_paths},
+            )
 
         outcomes = {name: _read_report(path) for name, path in report_paths.items()}
         report = _summarize(outcomes)

@@ -1,0 +1,12 @@
+"""Transform: TFX's component with `components.fast_transform.executor` as its executor."""
+
+from tfx.components import Transform as TfxTransform
+from tfx.dsl.components.base import executor_spec
+
+from components.fast_transform import executor
+
+
+class Transform(TfxTransform):
+    """TFX's Transform (same spec, parameters and outputs); only the GZIP level differs."""
+
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)

@@ -1,0 +1,48 @@
+"""GZIP TFRecords written at another zlib level stay ordinary GZIP TFRecords."""
+
+import glob
+import os
+
+import apache_beam as beam
+import pytest
+import tensorflow as tf
+
+from components import beam_gzip
+
+# Compressible, like pixels: level 6 shrinks it, stored blocks do not.
+RECORDS = [bytes(range(256)) * 40 + bytes([i]) for i in range(50)]
+
+
+def write_records(directory: str) -> str:
+    """Writes RECORDS with Beam's GZIP TFRecord sink; returns the file."""
+    prefix = os.path.join(directory, "data")
+    with beam.Pipeline(argv=["--direct_running_mode=in_memory"]) as pipeline:
+        _ = (
+            pipeline
+            | beam.Create(RECORDS)
+            | beam.io.WriteToTFRecord(prefix, file_name_suffix=".gz", num_shards=1)
+        )
+    (path,) = glob.glob(prefix + "*.gz")
+    return path
+
+
+def read_records(path: str) -> list[bytes]:
+    return list(tf.data.TFRecordDataset(path, compression_type="GZIP").as_numpy_iterator())
+
+
+def test_stored_gzip_is_read_back_by_tensorflow_and_the_default_level_returns(tmp_path):
+    with beam_gzip.gzip_write_level(beam_gzip.STORED):
+        stored = write_records(str(tmp_path / "stored"))
+    default = write_records(str(tmp_path / "default"))
+
+    assert sorted(read_records(stored)) == sorted(RECORDS)
+    assert sorted(read_records(default)) == sorted(RECORDS)
+    raw_bytes = sum(len(r) for r in RECORDS)
+    assert os.path.getsize(stored) > raw_bytes  # stored blocks: no compression
+    assert os.path.getsize(default) < raw_bytes / 4  # zlib's default level again
+
+
+def test_a_level_outside_zlib_range_is_refused():
+    with pytest.raises(ValueError, match="0 \\(stored\\) to 9"):
+        with beam_gzip.gzip_write_level(10):
+            pass
