@@ -200,7 +200,7 @@ def beam_modes(figures: list[Figure]) -> str:
         "Transform writes the raw pixels in stored (uncompressed) GZIP blocks: 150 × 150 × 3 "
         "bytes (65.9 KiB) plus a few bytes of tensor header, label and framing per example, "
         "whatever the photo. zlib's default level would shrink the synthetic photos' pixels "
-        "to about 71 % but took half of Transform's time (components/beam_gzip.py).",
+        "to about 71 % but took half of Transform's time (components/beam_tfrecords.py).",
         "",
         "What the baseline does against each component: plain tf.data reads, decodes, "
         "resizes and encodes in memory and writes nothing. ExampleGen does less image work "

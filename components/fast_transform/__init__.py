@@ -1,1 +1,1 @@
-"""TFX's Transform, writing its transformed examples uncompressed (see components.beam_gzip)."""
+"""TFX's Transform, writing its transformed examples uncompressed (components.beam_tfrecords)."""

@@ -1,4 +1,4 @@
-"""Sets the zlib level of the GZIP files Beam writes, for the duration of a block.
+"""Makes Beam's TFRecord files cheaper to write and read, for the duration of a block.
 
 TFX writes every Examples artifact as GZIP TFRecords, and Beam compresses at
 zlib's default level (6), with no option to change it. Measured at the real
@@ -12,10 +12,16 @@ expensive step of both data components:
   raw size (67.5 KB an example) at disk speed, and the Trainer reading them
   every epoch no longer inflates them.
 
-The files stay ordinary GZIP TFRecords, so every reader (TFX, TFDV, TFMA,
-tf.data) is unaffected. The level is patched into Beam's `CompressedFile` of
-this process only: with Beam's default `in_memory` mode the writes run here;
-`multi_processing` workers are other processes and keep zlib's default.
+Every record also carries a CRC32C checksum, which Beam computes with crcmod
+(0.15 ms per 67 KB pixel example, read and written: a fifth of Transform's
+time) unless python-snappy is installed. google-crc32c, already installed with
+the Google Cloud libraries TFX depends on, computes the same checksum with the
+CPU's CRC32C instruction, about 50 times faster.
+
+The files stay ordinary GZIP TFRecords with the same checksums, so every reader
+(TFX, TFDV, TFMA, tf.data) is unaffected. Both are patched into Beam in this
+process only: with Beam's default `in_memory` mode the work runs here;
+`multi_processing` workers are other processes and keep Beam's defaults.
 """
 
 from __future__ import annotations
@@ -24,9 +30,37 @@ import contextlib
 import zlib
 from collections.abc import Iterator
 
+import google_crc32c
+from apache_beam.io import tfrecordio
 from apache_beam.io.filesystem import CompressedFile, CompressionTypes
 
 STORED = 0  # no compression: the bytes as they are, with GZIP framing and checksums
+
+
+@contextlib.contextmanager
+def fast_tfrecord_io(gzip_level: int) -> Iterator[None]:
+    """Within the block, Beam in this process writes GZIP at zlib `gzip_level` (0-9) and
+    checksums TFRecords in hardware when google-crc32c has its C extension."""
+    with gzip_write_level(gzip_level), hardware_crc32c():
+        yield
+
+
+@contextlib.contextmanager
+def hardware_crc32c() -> Iterator[None]:
+    """Within the block, Beam's TFRecord checksums use google-crc32c (the same CRC32C).
+
+    `_default_crc32c_fn.fn` is the hook where Beam caches the implementation it found.
+    """
+    if google_crc32c.implementation != "c":  # its pure-Python fallback is slower than crcmod
+        yield
+        return
+    hook = tfrecordio._default_crc32c_fn
+    original = hook.fn
+    hook.fn = google_crc32c.value
+    try:
+        yield
+    finally:
+        hook.fn = original
 
 
 @contextlib.contextmanager

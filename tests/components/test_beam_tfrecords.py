@@ -1,4 +1,4 @@
-"""GZIP TFRecords written at another zlib level stay ordinary GZIP TFRecords."""
+"""TFRecords written with another zlib level and hardware checksums stay ordinary GZIP TFRecords."""
 
 import glob
 import os
@@ -6,8 +6,9 @@ import os
 import apache_beam as beam
 import pytest
 import tensorflow as tf
+from apache_beam.io import tfrecordio
 
-from components import beam_gzip
+from components import beam_tfrecords
 
 # Compressible, like pixels: level 6 shrinks it, stored blocks do not.
 RECORDS = [bytes(range(256)) * 40 + bytes([i]) for i in range(50)]
@@ -31,7 +32,7 @@ def read_records(path: str) -> list[bytes]:
 
 
 def test_stored_gzip_is_read_back_by_tensorflow_and_the_default_level_returns(tmp_path):
-    with beam_gzip.gzip_write_level(beam_gzip.STORED):
+    with beam_tfrecords.fast_tfrecord_io(beam_tfrecords.STORED):
         stored = write_records(str(tmp_path / "stored"))
     default = write_records(str(tmp_path / "default"))
 
@@ -44,5 +45,12 @@ def test_stored_gzip_is_read_back_by_tensorflow_and_the_default_level_returns(tm
 
 def test_a_level_outside_zlib_range_is_refused():
     with pytest.raises(ValueError, match="0 \\(stored\\) to 9"):
-        with beam_gzip.gzip_write_level(10):
+        with beam_tfrecords.gzip_write_level(10):
             pass
+
+
+def test_the_hardware_checksum_is_beams_crc32c():
+    record = bytes(range(256)) * 300
+    software = tfrecordio._TFRecordUtil._masked_crc32c(record)
+    with beam_tfrecords.hardware_crc32c():
+        assert tfrecordio._TFRecordUtil._masked_crc32c(record) == software
