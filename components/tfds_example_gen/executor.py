@@ -11,6 +11,7 @@ artifact together with where the data came from.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -56,10 +57,27 @@ def _read_shard_slice(
 ) -> Iterator[bytes | beam.pvalue.TaggedOutput]:
     """Yields the clean serialized tf.Examples of one shard slice, and each image's outcome."""
     records = tf.data.TFRecordDataset(shard.filename).skip(shard.skip).take(shard.take)
-    for example_id, record in zip(shard.example_ids(), records.as_numpy_iterator(), strict=True):
-        source = tf.train.Example.FromString(record).features.feature
+    sources = [
+        tf.train.Example.FromString(record).features.feature
+        for record in records.as_numpy_iterator()
+    ]
+
+    def clean(source: Any) -> image_cleaning.CleanedImage:
         images = source[image_key].bytes_list.value
-        cleaned = image_cleaning.clean_image(images[0] if images else b"", max_pixels)
+        return image_cleaning.clean_image(images[0] if images else b"", max_pixels)
+
+    # PIL and TensorFlow decode without holding the GIL: one thread per core checks the
+    # slice's images (Beam's default in_memory mode runs a single worker), in order.
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count()) as pool:
+        outcomes = zip(shard.example_ids(), sources, pool.map(clean, sources), strict=True)
+        yield from _examples(outcomes, label_key)
+
+
+def _examples(
+    outcomes: Iterator[tuple[str, Any, image_cleaning.CleanedImage]], label_key: str
+) -> Iterator[bytes | beam.pvalue.TaggedOutput]:
+    """Per (example id, source features, cleaned image): its outcome, then its tf.Example."""
+    for example_id, source, cleaned in outcomes:
         yield beam.pvalue.TaggedOutput(_OUTCOMES, cleaned.reason)
         filename = (
             source[features.FILENAME_KEY].bytes_list.value

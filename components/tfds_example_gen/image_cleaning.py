@@ -40,6 +40,11 @@ TRUNCATED = "truncated"
 OVERSIZED = "oversized"
 SKIPPED_REASONS = (EMPTY, UNDECODABLE, TRUNCATED, OVERSIZED)
 
+# Our own size limit applies (`max_pixels`); PIL's warning would only repeat it. Set once
+# for the process: ExampleGen cleans images on several threads, and `catch_warnings` is not
+# thread-safe.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
 # What TensorFlow (so serving) decodes; other formats PIL reads (WebP, TIFF...) are first
 # rewritten as lossless RGBA PNG, then go through the same `to_rgb`.
 _TF_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "BMP")
@@ -77,34 +82,31 @@ def clean_image(encoded: bytes, max_pixels: int) -> CleanedImage:
     """
     if not encoded:
         return CleanedImage(None, EMPTY)
-    with warnings.catch_warnings():
-        # Our own size limit applies; PIL's DecompressionBombWarning would only repeat it.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(encoded))
-        except Image.DecompressionBombError:
-            return CleanedImage(None, OVERSIZED)
-        except OSError as error:
-            return CleanedImage(None, _read_error_reason(error))
-        except (SyntaxError, ValueError):
-            return CleanedImage(None, UNDECODABLE)
-        width, height = image.size
-        if width * height > max_pixels:
-            return CleanedImage(None, OVERSIZED)
-        if width == 0 or height == 0:
-            return CleanedImage(None, EMPTY)
-        if image.format in ("JPEG", "MPO"):
-            # A JPEG's pixels are never used here (it is kept as it came, or converted from its
-            # bytes by TensorFlow), only whether it decodes: at 1/8 scale libjpeg still reads
-            # every entropy-coded byte, so a truncated or corrupt file fails exactly as in a full
-            # decode, at half the cost (benchmarks/data_path.py). The mode is left as it is.
-            image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
-        try:
-            image.load()
-        except OSError as error:
-            return CleanedImage(None, _read_error_reason(error))
-        except (SyntaxError, ValueError):
-            return CleanedImage(None, UNDECODABLE)
+    try:
+        image = Image.open(io.BytesIO(encoded))
+    except Image.DecompressionBombError:
+        return CleanedImage(None, OVERSIZED)
+    except OSError as error:
+        return CleanedImage(None, _read_error_reason(error))
+    except (SyntaxError, ValueError):
+        return CleanedImage(None, UNDECODABLE)
+    width, height = image.size
+    if width * height > max_pixels:
+        return CleanedImage(None, OVERSIZED)
+    if width == 0 or height == 0:
+        return CleanedImage(None, EMPTY)
+    if image.format in ("JPEG", "MPO"):
+        # A JPEG's pixels are never used here (it is kept as it came, or converted from its
+        # bytes by TensorFlow), only whether it decodes: at 1/8 scale libjpeg still reads
+        # every entropy-coded byte, so a truncated or corrupt file fails exactly as in a full
+        # decode, at half the cost (benchmarks/data_path.py). The mode is left as it is.
+        image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
+    try:
+        image.load()
+    except OSError as error:
+        return CleanedImage(None, _read_error_reason(error))
+    except (SyntaxError, ValueError):
+        return CleanedImage(None, UNDECODABLE)
     # MPO is how PIL names the multi-picture JPEGs many cameras write; TF decodes them as JPEG.
     if image.mode == "RGB" and image.format in ("JPEG", "MPO"):
         return CleanedImage(encoded, OK)
