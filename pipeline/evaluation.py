@@ -153,9 +153,9 @@ def _eval_config(
             tfma.ModelSpec(
                 signature_name="serving_default",
                 # Only the signature is called, so the plain SavedModel is all TFMA needs.
-                # Left unset, TFMA loads the model once as Keras to find its type, then again
-                # as Keras to use it: each load revives every layer (5 s of the sample run's
-                # 13 s Evaluator, benchmarks/notebook_overhead.py).
+                # Left unset, TFMA loads the model as Keras twice (to find its type, then to
+                # use it), reviving every layer: the sample run's Evaluator took 12.8 s,
+                # 5.8 s with this (benchmarks/notebook_overhead.py).
                 model_type=tfma.TF_GENERIC,
                 label_key=features.LABEL_KEY,
                 prediction_key=prediction_key,
