@@ -89,8 +89,15 @@ def test_an_edit_changes_the_cache_key_of_exactly_the_components_that_run_it(
     def changed(name: str) -> set[str]:
         return {node for node in as_is if as_is[node] != compiled[name][node]}
 
-    assert changed("trainer and example gen") == {"Trainer", "TfdsExampleGen"}
-    assert changed("preprocessing") == {"Transform", "Trainer"}
+    # The Pusher's recipe fingerprint follows every component up to the Trainer; it
+    # costs no extra run: the Pusher re-runs anyway when the Trainer gives a new model.
+    assert changed("trainer and example gen") == {"Trainer", "TfdsExampleGen", "Pusher"}
+    assert changed("preprocessing") == {"Transform", "Trainer", "Pusher"}
+    for name in compiled:
+        edited = custom_config(compiled[name], "Pusher")
+        assert edited.pop("recipe_fingerprint") != custom_config(as_is, "Pusher").pop(
+            "recipe_fingerprint"
+        )
     for name in compiled:  # only the fingerprint differs
         edited = custom_config(compiled[name], "Trainer")
         assert edited.pop("code_fingerprint") != custom_config(as_is, "Trainer")["code_fingerprint"]
