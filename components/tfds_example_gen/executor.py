@@ -25,7 +25,7 @@ from tfx.types import artifact, artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from components.tfds_example_gen import image_cleaning, tfds_source
-from components.tfds_example_gen.data_fingerprint import data_fingerprint
+from components.tfds_example_gen.data_fingerprint import data_fingerprint, is_fingerprint
 from core import artifact_properties as properties
 from core import features
 
@@ -158,16 +158,15 @@ class Executor(BaseExampleGenExecutor):
         examples.set_string_custom_property(properties.TFDS_SPLITS, json.dumps(splits))
         # Listed now, whether or not the cache key had it: on Kubeflow this task runs
         # uncached and the Pusher tells a retrained model of the same data by it.
-        examples.set_string_custom_property(
-            properties.DATA_FINGERPRINT,
-            data_fingerprint(
-                exec_properties[DATA_DIR],
-                builder.name,
-                str(builder.info.version),
-                splits.values(),
-                read_remote=True,
-            ),
+        fingerprint = data_fingerprint(
+            exec_properties[DATA_DIR],
+            exec_properties[DATASET_NAME],
+            str(builder.info.version),
+            splits.values(),
+            read_remote=True,
         )
+        if is_fingerprint(fingerprint):  # otherwise none: the Pusher compares bytes only
+            examples.set_string_custom_property(properties.DATA_FINGERPRINT, fingerprint)
         examples.set_string_custom_property(
             properties.CLASS_NAMES,
             json.dumps(tfds_source.class_names(builder, exec_properties[SOURCE_LABEL_KEY])),

@@ -20,6 +20,7 @@ from components.tfds_example_gen.data_fingerprint import (
     NOT_LOCAL,
     NOT_PREPARED,
     data_fingerprint,
+    is_fingerprint,
 )
 from core.code_fingerprint import code_fingerprint
 from core.config import PipelineConfig
@@ -173,6 +174,8 @@ def test_the_data_fingerprint_changes_when_the_data_is_prepared_again(sample_dat
         f.write(b"\0")
     assert fingerprint_of(data_dir) != first
     assert fingerprint_of(str(tmp_path / "nowhere")) == NOT_PREPARED
+    # Only a digest is recorded on the Examples for the Pusher, never a marker.
+    assert is_fingerprint(first) and not any(map(is_fingerprint, (NOT_PREPARED, NOT_LOCAL, "")))
 
 
 def test_a_file_of_a_split_that_is_not_read_does_not_change_the_fingerprint(
