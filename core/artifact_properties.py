@@ -14,6 +14,8 @@ SPLIT_COUNTS = "split_counts"  # {"train": 118, ...}
 SKIPPED_IMAGES = "skipped_images"  # {"train": {"truncated": 1}, ...}
 CONVERTED_IMAGES = "converted_images"  # {"train": {"grayscale": 2}, ...}
 CLASS_NAMES = "class_names"  # ["cat", "dog"]: the label's ClassLabel names, in label order
+# The prepared files read, fingerprinted when the component ran (data_fingerprint).
+DATA_FINGERPRINT = "data_fingerprint"
 
 # On LatestBlessedModel's baseline Model artifact.
 BASELINE_FOUND = "baseline_found"  # 1: a blessed model was found and copied; 0: none yet
@@ -28,6 +30,8 @@ PUSHED_VERSION = "pushed_version"
 # latest version: nothing was copied (`pushed` is 0); these say where it is served.
 ALREADY_SERVING_VERSION = "already_serving_version"
 ALREADY_SERVING_PATH = "already_serving_path"
+# On a PushedModel artifact: the data + recipe the model was trained from (VersionedPusher).
+TRAINING_IDENTITY = "training_identity"
 
 # On a ModelBlessing artifact (TFX's Evaluator contract): 1 when the model passed the thresholds.
 BLESSED = "blessed"

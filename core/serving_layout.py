@@ -11,6 +11,12 @@ Each version records a content digest of the SavedModel it holds
 (`assets.extra/content_digest.sha256`; TF Serving ignores `assets.extra`), so
 "is this model already the latest version?" is one comparison, and publishing
 the same model twice can be refused by the caller (`serving_version_of`).
+
+A version may also record the identity of its training (the data and recipe it
+was trained from, `assets.extra/training_identity`). A retrained model is never
+byte-identical to the one serving (timings, nondeterministic kernels), so a
+scheduled run that retrains on unchanged data and code is recognised by this
+identity instead of by its bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ import tempfile
 
 _INCOMING_PREFIX = ".incoming-"
 DIGEST_FILE = os.path.join("assets.extra", "content_digest.sha256")
+IDENTITY_FILE = os.path.join("assets.extra", "training_identity")
+# Written into a version when it is published: not part of the model's content.
+_RECORDS = (DIGEST_FILE, IDENTITY_FILE)
 
 
 def versions(model_serving_dir: str) -> list[int]:
@@ -43,14 +52,14 @@ def incomplete_copies(model_serving_dir: str) -> list[str]:
 
 
 def content_digest(saved_model_dir: str) -> str:
-    """SHA-256 over the relative path and bytes of every file (the digest file excepted)."""
+    """SHA-256 over the relative path and bytes of every file (the publication records excepted)."""
     digest = hashlib.sha256()
     for folder, dirs, files in os.walk(saved_model_dir):
         dirs.sort()
         for name in sorted(files):
             path = os.path.join(folder, name)
             relative = os.path.relpath(path, saved_model_dir)
-            if relative == DIGEST_FILE:
+            if relative in _RECORDS:
                 continue
             digest.update(relative.encode() + b"\0")
             with open(path, "rb") as f:
@@ -69,9 +78,22 @@ def recorded_digest(version_dir: str) -> str:
         return content_digest(version_dir)
 
 
-def serving_version_of(saved_model_dir: str, model_serving_dir: str) -> tuple[int, str] | None:
-    """(version, path) when the latest version holds exactly this SavedModel, else None.
+def recorded_identity(version_dir: str) -> str:
+    """The training identity recorded when the version was published; "" if none was."""
+    try:
+        with open(os.path.join(version_dir, IDENTITY_FILE)) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return ""
 
+
+def serving_version_of(
+    saved_model_dir: str, model_serving_dir: str, training_identity: str = ""
+) -> tuple[int, str] | None:
+    """(version, path) when the latest version holds this model, else None.
+
+    "This model" is exactly this SavedModel, or, when `training_identity` is
+    given, a model trained from the same data and recipe (its bytes may differ).
     Only the latest version counts: a model served before and replaced since
     (e.g. before a rollback) is published again when asked.
     """
@@ -79,7 +101,8 @@ def serving_version_of(saved_model_dir: str, model_serving_dir: str) -> tuple[in
     if not published:
         return None
     path = os.path.join(model_serving_dir, str(published[-1]))
-    if recorded_digest(path) != content_digest(saved_model_dir):
+    same_training = bool(training_identity) and recorded_identity(path) == training_identity
+    if not same_training and recorded_digest(path) != content_digest(saved_model_dir):
         return None
     return published[-1], path
 
@@ -106,11 +129,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def publish_version(saved_model_dir: str, model_serving_dir: str) -> tuple[int, str]:
+def publish_version(
+    saved_model_dir: str, model_serving_dir: str, training_identity: str = ""
+) -> tuple[int, str]:
     """Copies a SavedModel in as the next version (highest + 1, starting at 1).
 
-    The copy records its content digest; copies abandoned by dead writers are
-    removed first.
+    The copy records its content digest, and `training_identity` when given;
+    copies abandoned by dead writers are removed first.
 
     Returns:
         (version, path of the version directory).
@@ -135,6 +160,9 @@ def publish_version(saved_model_dir: str, model_serving_dir: str) -> tuple[int, 
         os.makedirs(os.path.dirname(os.path.join(copy, DIGEST_FILE)), exist_ok=True)
         with open(os.path.join(copy, DIGEST_FILE), "w") as f:
             f.write(content_digest(copy) + "\n")
+        if training_identity:
+            with open(os.path.join(copy, IDENTITY_FILE), "w") as f:
+                f.write(training_identity + "\n")
         while True:
             version = max(versions(model_serving_dir), default=0) + 1
             target = os.path.join(model_serving_dir, str(version))

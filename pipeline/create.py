@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 
 # Specific TFX modules rather than `tfx.v1`, which also imports TFX's Google Cloud
 # extensions: ~10 s more start-up for every `run` and `compile`.
 from tfx.components import Evaluator, ExampleValidator, StatisticsGen, Trainer
+from tfx.dsl.components.base.base_component import BaseComponent
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
     LatestBlessedModelStrategy,
@@ -22,6 +25,7 @@ from components.latest_blessed_model.component import (
     LatestBlessedModel,
 )
 from components.tfds_example_gen.component import TfdsExampleGen
+from components.tfds_example_gen.executor import DATA_FINGERPRINT
 from components.versioned_pusher.component import VersionedPusher
 from core.code_fingerprint import code_fingerprint
 from core.config import PipelineConfig
@@ -38,6 +42,25 @@ CODE_FINGERPRINT = "code_fingerprint"
 
 def _module(dotted_function: str) -> str:
     return dotted_function.rpartition(".")[0]
+
+
+def recipe_fingerprint(*components: BaseComponent) -> str:
+    """SHA-256 of what, besides the data read, decides the trained model.
+
+    That is every execution property of the components from ExampleGen to the
+    Trainer: their configuration and their code fingerprints. ExampleGen's
+    compile-time data fingerprint is left out; the Pusher pairs this with the
+    fingerprint ExampleGen records when it reads the data.
+    """
+    recipe = {
+        component.id: {
+            key: str(value)
+            for key, value in sorted(component.exec_properties.items())
+            if key != DATA_FINGERPRINT
+        }
+        for component in components
+    }
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 
 def create_pipeline(
@@ -177,6 +200,8 @@ def create_pipeline(
                 base_directory=config.model_serving_dir
             )
         ),
+        examples=example_gen.outputs["examples"],
+        recipe_fingerprint=recipe_fingerprint(example_gen, transform, trainer),
     ).with_id("Pusher")
     components += [evaluator, pusher]
     if run_report:

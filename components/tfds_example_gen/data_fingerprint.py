@@ -25,8 +25,9 @@ from collections.abc import Iterable
 # TFDS's metadata files, next to the shards in a prepared version directory.
 _METADATA_FILES = ("dataset_info.json", "features.json")
 # A remote data dir (gs://, s3://) not listed from here (`read_remote=False`).
-NOT_LOCAL = "not-fingerprinted:remote-data-dir"
-NOT_PREPARED = "not-fingerprinted:not-prepared"
+_MARKER = "not-fingerprinted:"
+NOT_LOCAL = f"{_MARKER}remote-data-dir"
+NOT_PREPARED = f"{_MARKER}not-prepared"
 
 
 class _LocalFiles:
@@ -129,3 +130,8 @@ def _version(files: _LocalFiles | _RemoteFiles, dataset_dir: str, version: str) 
 def _split_names(pattern: str) -> list[str]:
     """'train[:40%]+test' -> ['train', 'test']."""
     return [m.group(0) for part in pattern.split("+") if (m := re.match(r"\w+", part.strip()))]
+
+
+def is_fingerprint(value: str) -> bool:
+    """Whether `value` fingerprints files (rather than saying why they could not be)."""
+    return bool(value) and not value.startswith(_MARKER)

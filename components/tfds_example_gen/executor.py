@@ -27,6 +27,7 @@ from tfx.utils import proto_utils
 
 from components import beam_tfrecords
 from components.tfds_example_gen import image_cleaning, tfds_source
+from components.tfds_example_gen.data_fingerprint import data_fingerprint, is_fingerprint
 from core import artifact_properties as properties
 from core import features
 
@@ -177,6 +178,17 @@ class Executor(BaseExampleGenExecutor):
         examples.set_string_custom_property(properties.TFDS_VERSION, str(builder.info.version))
         examples.set_string_custom_property(properties.TFDS_DATA_DIR, exec_properties[DATA_DIR])
         examples.set_string_custom_property(properties.TFDS_SPLITS, json.dumps(splits))
+        # Listed now, whether or not the cache key had it: on Kubeflow this task runs
+        # uncached and the Pusher tells a retrained model of the same data by it.
+        fingerprint = data_fingerprint(
+            exec_properties[DATA_DIR],
+            exec_properties[DATASET_NAME],
+            str(builder.info.version),
+            splits.values(),
+            read_remote=True,
+        )
+        if is_fingerprint(fingerprint):  # otherwise none: the Pusher compares bytes only
+            examples.set_string_custom_property(properties.DATA_FINGERPRINT, fingerprint)
         examples.set_string_custom_property(
             properties.CLASS_NAMES,
             json.dumps(tfds_source.class_names(builder, exec_properties[SOURCE_LABEL_KEY])),

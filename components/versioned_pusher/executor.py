@@ -5,24 +5,31 @@ final directory, so a model server can see a half-copied version. This one
 keeps the Pusher's contract (inputs, `pushed`/`pushed_destination`/
 `pushed_version` on the PushedModel artifact) and changes how the version
 directory is written, and one thing more: a model that is already the latest
-version (same content digest, e.g. a rerun whose Trainer came from cache) is
-not published again. Its PushedModel says `pushed` = 0 and records
-`already_serving_version`, so the summary can say "already serving as version N"
-and the registry lists no second publication.
+version is not published again. "Already" means the same content digest (a
+rerun whose Trainer came from cache) or the same training identity (a model
+retrained from the same data and recipe, as a scheduled Kubeflow run does,
+where the data is re-read on every run). Its PushedModel says `pushed` = 0 and
+records `already_serving_version`, so the summary can say "already serving as
+version N" and the registry lists no second publication.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from tfx import types
 from tfx.components.pusher import executor as pusher_executor
 from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
-from tfx.utils import proto_utils
+from tfx.utils import json_utils, proto_utils
 
 from core import artifact_properties as properties
 from core.serving_layout import publish_version, serving_version_of
+
+# Keys of the component's custom_config.
+CODE_FINGERPRINT = "code_fingerprint"
+RECIPE_FINGERPRINT = "recipe_fingerprint"
 
 
 class Executor(pusher_executor.Executor):
@@ -49,12 +56,41 @@ class Executor(pusher_executor.Executor):
             raise ValueError("VersionedPusher pushes to a filesystem destination only")
         model_path = self.GetModelPath(input_dict)
         serving_dir = destination.filesystem.base_directory
-        already = serving_version_of(model_path, serving_dir) if "://" not in serving_dir else None
+        identity = training_identity(input_dict, exec_properties)
+        if identity:
+            pushed_model.set_string_custom_property(properties.TRAINING_IDENTITY, identity)
+        already = (
+            serving_version_of(model_path, serving_dir, identity)
+            if "://" not in serving_dir
+            else None
+        )
         if already is not None:
             self._MarkNotPushed(pushed_model)
             pushed_model.set_int_custom_property(properties.ALREADY_SERVING_VERSION, already[0])
             pushed_model.set_string_custom_property(properties.ALREADY_SERVING_PATH, already[1])
             return
         # The serving directory is the archive: no second copy into the artifact's URI.
-        version, path = publish_version(model_path, serving_dir)
+        version, path = publish_version(model_path, serving_dir, identity)
         self._MarkPushed(pushed_model, pushed_destination=path, pushed_version=str(version))
+
+
+def training_identity(
+    input_dict: dict[str, list[types.Artifact]], exec_properties: dict[str, Any]
+) -> str:
+    """SHA-256 of the recipe fingerprint and the data fingerprint; "" when either is unknown.
+
+    Unknown (no `examples` input, or Examples without a data fingerprint, e.g.
+    from an older ExampleGen) means the model is compared by content only:
+    never "already serving" by mistake.
+    """
+    custom_config = json_utils.loads(
+        exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null"
+    )
+    recipe = (custom_config or {}).get(RECIPE_FINGERPRINT, "")
+    examples = input_dict.get(standard_component_specs.EXAMPLES_KEY) or []
+    if not recipe or len(examples) != 1:
+        return ""
+    data = examples[0].get_string_custom_property(properties.DATA_FINGERPRINT)
+    if not data:
+        return ""
+    return hashlib.sha256(f"{recipe}\0{data}".encode()).hexdigest()

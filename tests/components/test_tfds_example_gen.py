@@ -21,6 +21,7 @@ from tfx.types import standard_artifacts
 
 from components.tfds_example_gen import executor, tfds_source
 from components.tfds_example_gen.component import TfdsExampleGen
+from components.tfds_example_gen.data_fingerprint import data_fingerprint
 from components.tfds_example_gen.executor import Executor
 from core.config import DataConfig, PipelineConfig
 from pipeline import sample_data
@@ -161,6 +162,11 @@ def test_the_artifact_records_where_the_data_came_from(generated_examples, sampl
         "cat",
         "dog",
     ]
+    # Listed when it ran (the Pusher's training identity), as the cache key lists it.
+    fingerprint = generated_examples.get_string_custom_property("data_fingerprint")
+    assert fingerprint == data_fingerprint(
+        sample_data_dir, "cats_vs_dogs_sample", "4.0.1", SPLITS.values()
+    )
 
 
 def test_splits_are_disjoint_and_keep_raw_features_with_stable_ids(generated_examples):

@@ -1,7 +1,9 @@
 """VersionedPusher's executor with real TFX artifacts: blessed models only, integer versions."""
 
+import json
 import os
 
+import pytest
 from tfx import v1 as tfx
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
@@ -12,8 +14,14 @@ from tests.core.test_serving_layout import make_saved_model
 
 
 def push(
-    tmp_path, serving_dir: str, blessed: bool, model_name: str = "model"
+    tmp_path,
+    serving_dir: str,
+    blessed: bool,
+    model_name: str = "model",
+    data_fingerprint: str | None = None,
+    recipe: str = "recipe-1",
 ) -> standard_artifacts.PushedModel:
+    """Runs the executor; with `data_fingerprint`, also the Examples it came from."""
     model = standard_artifacts.Model()
     model.uri = str(tmp_path / model_name)
     if not os.path.exists(model.uri):
@@ -26,10 +34,18 @@ def push(
     destination = tfx.proto.PushDestination(
         filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)
     )
+    inputs = {"model": [model], "model_blessing": [blessing]}
+    if data_fingerprint is not None:
+        examples = standard_artifacts.Examples()
+        examples.set_string_custom_property("data_fingerprint", data_fingerprint)
+        inputs["examples"] = [examples]
     Executor().Do(
-        {"model": [model], "model_blessing": [blessing]},
+        inputs,
         {"pushed_model": [pushed]},
-        {"push_destination": proto_utils.proto_to_json(destination)},
+        {
+            "push_destination": proto_utils.proto_to_json(destination),
+            "custom_config": json.dumps({"recipe_fingerprint": recipe}),
+        },
     )
     return pushed
 
@@ -56,6 +72,35 @@ def test_the_model_already_serving_as_latest_version_is_not_pushed_again(tmp_pat
     assert os.listdir(serving) == ["1"]
 
 
+def test_a_model_retrained_from_the_same_data_and_recipe_is_already_serving(tmp_path):
+    """What a scheduled Kubeflow run on unchanged data does: it retrains, other bytes."""
+    serving = str(tmp_path / "serving" / "cats")
+    first = push(tmp_path, serving, True, data_fingerprint="data-1")
+    again = push(tmp_path, serving, True, model_name="retrained", data_fingerprint="data-1")
+    identity = first.get_string_custom_property("training_identity")
+    assert identity and again.get_string_custom_property("training_identity") == identity
+    assert again.get_int_custom_property("pushed") == 0
+    assert again.get_int_custom_property("already_serving_version") == 1
+    assert os.listdir(serving) == ["1"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"data_fingerprint": "data-2"},  # the data was prepared again
+        {"data_fingerprint": "data-1", "recipe": "recipe-2"},  # code or configuration changed
+        {},  # an Examples input without fingerprint: compared by content only
+        {"data_fingerprint": ""},
+    ],
+)
+def test_other_data_or_recipe_makes_the_retrained_model_a_new_version(tmp_path, change):
+    serving = str(tmp_path / "serving" / "cats")
+    push(tmp_path, serving, True, data_fingerprint="data-1")
+    second = push(tmp_path, serving, True, model_name="retrained", **change)
+    assert second.get_string_custom_property("pushed_version") == "2"
+    assert sorted(os.listdir(serving)) == ["1", "2"]
+
+
 def test_an_unblessed_model_is_not_pushed(tmp_path):
     serving = tmp_path / "serving" / "cats"
     pushed = push(tmp_path, str(serving), blessed=False)
@@ -74,3 +119,12 @@ def test_component_keeps_the_pusher_interface():
     assert isinstance(component, tfx.components.Pusher)
     assert component.executor_spec.executor_class is Executor
     assert set(component.outputs) == {"pushed_model"}
+    with_examples = VersionedPusher(
+        model=tfx.dsl.Channel(type=standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=standard_artifacts.ModelBlessing),
+        push_destination=tfx.proto.PushDestination(),
+        examples=tfx.dsl.Channel(type=standard_artifacts.Examples),
+        recipe_fingerprint="recipe-1",
+    )
+    assert set(with_examples.inputs) == {"model", "model_blessing", "examples"}
+    assert '"recipe_fingerprint": "recipe-1"' in with_examples.exec_properties["custom_config"]

@@ -13,6 +13,7 @@ from core.serving_layout import (
     content_digest,
     incomplete_copies,
     publish_version,
+    recorded_identity,
     remove_abandoned_copies,
     serving_version_of,
     versions,
@@ -97,6 +98,19 @@ def test_the_latest_version_is_recognised_by_its_content(tmp_path):
     assert serving_version_of(model, serving) is None
     os.remove(os.path.join(serving, "2", DIGEST_FILE))  # a version published before digests
     assert serving_version_of(other, serving)[0] == 2
+
+
+def test_a_retrained_model_is_recognised_by_its_training_identity(tmp_path):
+    first = make_saved_model(tmp_path / "first", "a")
+    retrained = make_saved_model(tmp_path / "retrained", "a, other bytes")
+    serving = str(tmp_path / "serving")
+    _, path = publish_version(first, serving, training_identity="data-1+recipe-1")
+    assert recorded_identity(path) == "data-1+recipe-1"
+    # The identity is a record of the publication, not content: the digest still matches.
+    assert serving_version_of(first, serving) == (1, path)
+    assert serving_version_of(retrained, serving, "data-1+recipe-1") == (1, path)
+    assert serving_version_of(retrained, serving, "data-2+recipe-1") is None
+    assert serving_version_of(retrained, serving) is None  # no identity: content only
 
 
 def test_a_copy_of_a_live_writer_is_left_alone(tmp_path):

@@ -13,6 +13,10 @@ task's exact container command. The history replayed here, in one store:
 - `before-2`: the old YAML's baseline lookup again: served from KFP's cache, it still
   answers "no baseline" although run 1's model is blessed; this is what froze
   schedules before.
+- `run-3`: run 1's YAML again with nothing changed, as a schedule starts it: the
+  data and the baseline are looked at again, the model is retrained (other
+  bytes), blessed against run 1's, and recognised as already serving by its
+  training identity: nothing new is published.
 
 Sample profile with random weights, no fine-tuning, value threshold 0 (what is
 under test is the orchestration, not the accuracy); a local directory stands in
@@ -33,6 +37,7 @@ from core import artifact_properties as properties
 from core.config import PipelineConfig
 from core.metadata import models as registry
 from core.metadata import store
+from core.serving_layout import content_digest
 from kubeflow.compile import UNCACHED_TASKS, write_pipeline_yaml
 from pipeline.cli import main as pipeline_main
 from pipeline.evaluation import metrics_by_slice
@@ -71,6 +76,7 @@ class Replayed:
     run_1: RunResult
     run_2: RunResult
     before_2: RunResult
+    run_3: RunResult
 
     def db(self):
         return store.connect(store.Target(sqlite_path=str(self.store_path)))
@@ -104,6 +110,7 @@ def replayed(tmp_path_factory, sample_data_dir) -> Replayed:
         run_1 = KfpReplay(package, port, workdir).run("run-1")
         run_2 = KfpReplay(worse, port, workdir).run("run-2")
         before_2 = KfpReplay(before, port, workdir).run("before-2", only=BASELINE_LOOKUP)
+        run_3 = KfpReplay(package, port, workdir).run("run-3")
     finally:
         server.stop(None)
     return Replayed(
@@ -115,6 +122,7 @@ def replayed(tmp_path_factory, sample_data_dir) -> Replayed:
         run_1,
         run_2,
         before_2,
+        run_3,
     )
 
 
@@ -213,6 +221,39 @@ def test_run_2_finds_run_1s_model_and_the_change_threshold_refuses_a_worse_one(r
     assert sorted(os.listdir(replayed.serving_dir)) == ["1"]  # nothing new published
 
 
+# ---- run 3: the schedule's next run, nothing changed ----
+
+
+def test_an_unchanged_scheduled_run_retrains_on_a_fresh_baseline_and_publishes_nothing(
+    replayed,
+):
+    run_1, run_3 = replayed.run_1, replayed.run_3
+    assert run_3.executed() == TASKS and not run_3.cached()
+    # The data was looked at again: the same files, so the same fingerprint.
+    fingerprints = {
+        store.string_property(_output(run, "TfdsExampleGen", "examples"), "data_fingerprint")
+        for run in (run_1, run_3)
+    }
+    assert len(fingerprints) == 1 and "" not in fingerprints
+    # Not a frozen baseline: the lookup ran and found run 1's model (run 2's was refused).
+    baseline = _output(run_3, "LatestBlessedModel", "baseline_model")
+    good_model = _output(run_1, "Trainer", "model")
+    assert store.int_property(baseline, properties.SOURCE_MODEL_ID) == good_model.id
+    assert store.int_property(_output(run_3, "Evaluator", "blessing"), properties.BLESSED) == 1
+    # Retrained, so not byte-identical; the training identity says it is the same model.
+    assert content_digest(_serving_model(run_3)) != content_digest(_serving_model(run_1))
+    pushed, first = (_output(run, "Pusher", "pushed_model") for run in (run_3, run_1))
+    identity = store.string_property(first, properties.TRAINING_IDENTITY)
+    assert identity and store.string_property(pushed, properties.TRAINING_IDENTITY) == identity
+    assert store.int_property(pushed, properties.PUSHED) == 0
+    assert store.int_property(pushed, properties.ALREADY_SERVING_VERSION) == 1
+    assert sorted(os.listdir(replayed.serving_dir)) == ["1"]
+
+
+def _serving_model(run: RunResult) -> str:
+    return os.path.join(_output(run, "Trainer", "model").uri, "Format-Serving")
+
+
 def test_models_list_reads_kfp_shaped_metadata_over_grpc(replayed, capsys):
     server, port = serve_sqlite(str(replayed.store_path))
     try:
@@ -223,13 +264,14 @@ def test_models_list_reads_kfp_shaped_metadata_over_grpc(replayed, capsys):
     finally:
         server.stop(None)
     assert code == 0, err
-    good, worse = json.loads(out)
-    assert (good["run_id"], worse["run_id"]) == ("run-1", "run-2")
+    good, worse, again = json.loads(out)
+    assert (good["run_id"], worse["run_id"], again["run_id"]) == ("run-1", "run-2", "run-3")
     assert good["pipeline"] == worse["pipeline"] == "image-transfer-learning"
     assert good["profile"] == "sample"  # from the parameters KFP keeps in `inputs`
     assert (good["blessed"], worse["blessed"]) == (True, False)
     assert [(p["version"], p["action"]) for p in good["publications"]] == [(1, "push")]
     assert worse["publications"] == []
+    assert again["blessed"] and again["publications"] == []  # already serving: no second one
     # On Kubeflow the baseline is LatestBlessedModel's copy, which names its source.
     (baseline,) = replayed.db().get_artifacts_by_id([worse["baseline_id"]])
     assert store.int_property(baseline, properties.SOURCE_MODEL_ID) == good["id"]

@@ -20,6 +20,7 @@ from components.tfds_example_gen.data_fingerprint import (
     NOT_LOCAL,
     NOT_PREPARED,
     data_fingerprint,
+    is_fingerprint,
 )
 from core.code_fingerprint import code_fingerprint
 from core.config import PipelineConfig
@@ -89,8 +90,15 @@ def test_an_edit_changes_the_cache_key_of_exactly_the_components_that_run_it(
     def changed(name: str) -> set[str]:
         return {node for node in as_is if as_is[node] != compiled[name][node]}
 
-    assert changed("trainer and example gen") == {"Trainer", "TfdsExampleGen"}
-    assert changed("preprocessing") == {"Transform", "Trainer"}
+    # The Pusher's recipe fingerprint follows every component up to the Trainer; it
+    # costs no extra run: the Pusher re-runs anyway when the Trainer gives a new model.
+    assert changed("trainer and example gen") == {"Trainer", "TfdsExampleGen", "Pusher"}
+    assert changed("preprocessing") == {"Transform", "Trainer", "Pusher"}
+    for name in compiled:
+        edited = custom_config(compiled[name], "Pusher")
+        assert edited.pop("recipe_fingerprint") != custom_config(as_is, "Pusher").pop(
+            "recipe_fingerprint"
+        )
     for name in compiled:  # only the fingerprint differs
         edited = custom_config(compiled[name], "Trainer")
         assert edited.pop("code_fingerprint") != custom_config(as_is, "Trainer")["code_fingerprint"]
@@ -166,6 +174,8 @@ def test_the_data_fingerprint_changes_when_the_data_is_prepared_again(sample_dat
         f.write(b"\0")
     assert fingerprint_of(data_dir) != first
     assert fingerprint_of(str(tmp_path / "nowhere")) == NOT_PREPARED
+    # Only a digest is recorded on the Examples for the Pusher, never a marker.
+    assert is_fingerprint(first) and not any(map(is_fingerprint, (NOT_PREPARED, NOT_LOCAL, "")))
 
 
 def test_a_file_of_a_split_that_is_not_read_does_not_change_the_fingerprint(
