@@ -467,6 +467,7 @@ class KfpReplay:
         return pipeline_ctx, run_ctx
 
     def _context(self, type_name: str, name: str, custom: dict) -> mlmd.Context:
+        """metadata/client.go (getOrInsertContext): get, else put; a concurrent put wins."""
         request = mlmd_service.GetContextByTypeAndNameRequest(
             type_name=type_name, context_name=name
         )
@@ -479,7 +480,12 @@ class KfpReplay:
         context = mlmd.Context(name=name, type_id=type_id)
         for key, value in custom.items():
             context.custom_properties[key].CopyFrom(value)
-        self.mlmd.PutContexts(mlmd_service.PutContextsRequest(contexts=[context]))
+        try:
+            self.mlmd.PutContexts(mlmd_service.PutContextsRequest(contexts=[context]))
+        except grpc.RpcError as error:
+            # Another run's driver created it in between: KFP ignores AlreadyExists.
+            if error.code() != grpc.StatusCode.ALREADY_EXISTS:
+                raise
         return self.mlmd.GetContextByTypeAndName(request).context
 
     def _create_execution(

@@ -1,22 +1,22 @@
-"""The compiled Kubeflow pipeline, replayed offline as KFP's backend would run it, twice.
+"""The compiled Kubeflow pipeline, replayed offline as KFP's backend would run it, three times.
 
 `tests/kubeflow/kfp_replay.py` plays KFP's driver, launcher and cache (ported from
 the Go backend) against a real ML Metadata store served over gRPC, and runs each
 task's exact container command. The history replayed here, in one store:
 
-- `before-1`: the baseline lookup of the YAML as it was compiled before (caching on
-  for every task), on an empty store: nothing blessed yet.
+- `before-1`, while run 1 starts: the baseline lookup of the YAML as it was
+  compiled before (caching on for every task), on an empty store: nothing blessed.
 - `run-1`: the YAML as compiled now; blesses and pushes version 1.
 - `run-2`: the same pipeline with a worse Trainer (what a code change could do):
-  the data and the baseline are looked at again, run 1's model is the baseline, the
-  change threshold refuses the new model and nothing is published.
-- `before-2`: the old YAML's baseline lookup again: served from KFP's cache, it still
-  answers "no baseline" although run 1's model is blessed; this is what froze
-  schedules before.
-- `run-3`: run 1's YAML again with nothing changed, as a schedule starts it: the
-  data and the baseline are looked at again, the model is retrained (other
-  bytes), blessed against run 1's, and recognised as already serving by its
-  training identity: nothing new is published.
+  the data and the baseline are looked at again, run 1's model is the baseline,
+  the change threshold refuses the new model and nothing is published.
+- `run-3`, at the same time as run 2: run 1's YAML again with nothing changed, as
+  a schedule starts it: the data and the baseline are looked at again, the model
+  is retrained (other bytes), blessed against run 1's, and recognised as already
+  serving by its training identity: nothing new is published.
+- `before-2`, after both: the old YAML's baseline lookup again: served from KFP's
+  cache, it still answers "no baseline" although run 1's model is blessed; this is
+  what froze schedules before.
 
 Sample profile with random weights, no fine-tuning, value threshold 0 (what is
 under test is the orchestration, not the accuracy); a local directory stands in
@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,11 +108,20 @@ def replayed(tmp_path_factory, sample_data_dir) -> Replayed:
     before = _cached_everywhere(package, root / "before.yaml")
     workdir = root / "replay"  # one cache table for all packages, like one KFP API server
     try:
-        before_1 = KfpReplay(before, port, workdir).run("before-1", only=BASELINE_LOOKUP)
-        run_1 = KfpReplay(package, port, workdir).run("run-1")
-        run_2 = KfpReplay(worse, port, workdir).run("run-2")
+        # Runs that overlap, as KFP lets runs of one pipeline do. before-1's lookup is over
+        # long before run 1 blesses its model (its Evaluator is the last task but two).
+        before_1, run_1 = _at_once(
+            lambda: KfpReplay(before, port, workdir).run("before-1", only=BASELINE_LOOKUP),
+            lambda: KfpReplay(package, port, workdir).run("run-1"),
+        )
+        # A changed Trainer submitted while the schedule starts its next run: both baseline
+        # lookups are their runs' first tasks, done long before run 3 blesses its model (run
+        # 2's is refused), so both find run 1's.
+        run_2, run_3 = _at_once(
+            lambda: KfpReplay(worse, port, workdir).run("run-2"),
+            lambda: KfpReplay(package, port, workdir).run("run-3"),
+        )
         before_2 = KfpReplay(before, port, workdir).run("before-2", only=BASELINE_LOOKUP)
-        run_3 = KfpReplay(package, port, workdir).run("run-3")
     finally:
         server.stop(None)
     return Replayed(
@@ -124,6 +135,12 @@ def replayed(tmp_path_factory, sample_data_dir) -> Replayed:
         before_2,
         run_3,
     )
+
+
+def _at_once(*replays: Callable[[], RunResult]) -> list[RunResult]:
+    """Runs the replays concurrently; their results in the order given."""
+    with ThreadPoolExecutor(max_workers=len(replays)) as pool:
+        return [future.result() for future in [pool.submit(replay) for replay in replays]]
 
 
 def _cached_everywhere(package: str, path: Path) -> str:
@@ -264,7 +281,7 @@ def test_models_list_reads_kfp_shaped_metadata_over_grpc(replayed, capsys):
     finally:
         server.stop(None)
     assert code == 0, err
-    good, worse, again = json.loads(out)
+    good, worse, again = sorted(json.loads(out), key=lambda model: model["run_id"])
     assert (good["run_id"], worse["run_id"], again["run_id"]) == ("run-1", "run-2", "run-3")
     assert good["pipeline"] == worse["pipeline"] == "image-transfer-learning"
     assert good["profile"] == "sample"  # from the parameters KFP keeps in `inputs`
