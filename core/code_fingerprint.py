@@ -22,6 +22,8 @@ import os
 
 # The packages of this project whose sources are fingerprinted.
 OWN_PACKAGES = ("core", "components", "trainer_module")
+# The execution property (or custom_config key) that carries a component's fingerprint.
+CODE_FINGERPRINT_KEY = "code_fingerprint"
 
 
 def code_fingerprint(module: str, root: str | None = None) -> str:

@@ -27,7 +27,7 @@ from components.latest_blessed_model.component import (
 from components.tfds_example_gen.component import TfdsExampleGen
 from components.tfds_example_gen.executor import DATA_FINGERPRINT
 from components.versioned_pusher.component import VersionedPusher
-from core.code_fingerprint import code_fingerprint
+from core.code_fingerprint import CODE_FINGERPRINT_KEY, code_fingerprint
 from core.config import PipelineConfig
 from core.metadata.store import Target
 from pipeline.data_validation import SCHEMA_SPLITS, make_custom_validation_config
@@ -36,8 +36,6 @@ from pipeline.report.component import RunReport
 
 PREPROCESSING_FN = "trainer_module.preprocessing.preprocessing_fn"
 RUN_FN = "trainer_module.run.run_fn"
-# Key of the code fingerprint in Transform's and Trainer's custom_config.
-CODE_FINGERPRINT = "code_fingerprint"
 
 
 def _module(dotted_function: str) -> str:
@@ -139,7 +137,7 @@ def create_pipeline(
         preprocessing_fn=PREPROCESSING_FN,
         custom_config={
             "image_size": data.image_size,
-            CODE_FINGERPRINT: code_fingerprint(_module(PREPROCESSING_FN)),
+            CODE_FINGERPRINT_KEY: code_fingerprint(_module(PREPROCESSING_FN)),
         },
         splits_config=transform_pb2.SplitsConfig(analyze=["train"], transform=["train", "eval"]),
         # Its pre- and post-transform statistics are read by nothing in the pipeline, and
@@ -158,7 +156,7 @@ def create_pipeline(
             "num_classes": data.num_classes,
             "training": dataclasses.asdict(config.training),
             "profile": config.profile,  # recorded in MLMD for `models list`
-            CODE_FINGERPRINT: code_fingerprint(_module(RUN_FN)),
+            CODE_FINGERPRINT_KEY: code_fingerprint(_module(RUN_FN)),
         },
     )
     components = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer]

@@ -23,6 +23,7 @@ an image too large to decode). ExampleGen must convert or skip each of them.
 from __future__ import annotations
 
 import colorsys
+import functools
 import io
 import os
 import random
@@ -104,14 +105,10 @@ def _photo_size(rng: random.Random) -> tuple[int, int]:
     return (long_side, short_side) if rng.random() < 0.75 else (short_side, long_side)
 
 
-_GRAIN: list[Image.Image] = []
-
-
+@functools.cache
 def _grain() -> Image.Image:
     """Gaussian RGB noise, made once: photos' texture is what makes their JPEGs 20-40 KB."""
-    if not _GRAIN:
-        _GRAIN.append(Image.merge("RGB", [Image.effect_noise((700, 700), 40) for _ in range(3)]))
-    return _GRAIN[0]
+    return Image.merge("RGB", [Image.effect_noise((700, 700), 40) for _ in range(3)])
 
 
 def draw_defective_image(

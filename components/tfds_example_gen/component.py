@@ -10,7 +10,7 @@ from tfx.types import channel, component_spec, standard_artifacts, standard_comp
 
 from components.tfds_example_gen import executor
 from components.tfds_example_gen.data_fingerprint import data_fingerprint
-from core.code_fingerprint import code_fingerprint
+from core.code_fingerprint import CODE_FINGERPRINT_KEY, code_fingerprint
 
 
 class TfdsExampleGenSpec(component_spec.ComponentSpec):
@@ -36,7 +36,7 @@ class TfdsExampleGenSpec(component_spec.ComponentSpec):
         executor.SOURCE_LABEL_KEY: component_spec.ExecutionParameter(type=str),
         executor.MAX_IMAGE_PIXELS: component_spec.ExecutionParameter(type=int),
         executor.DATA_FINGERPRINT: component_spec.ExecutionParameter(type=str, optional=True),
-        executor.CODE_FINGERPRINT: component_spec.ExecutionParameter(type=str, optional=True),
+        CODE_FINGERPRINT_KEY: component_spec.ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {}
     OUTPUTS = {

@@ -38,9 +38,9 @@ DATA_DIR = "data_dir"
 SOURCE_IMAGE_KEY = "image_key"
 SOURCE_LABEL_KEY = "label_key"
 MAX_IMAGE_PIXELS = "max_image_pixels"
-# Not read when it runs: they exist to change TFX's cache key (see the component).
+# Not read when it runs: it exists to change TFX's cache key (see the component), as the
+# code fingerprint (core.code_fingerprint.CODE_FINGERPRINT_KEY) does.
 DATA_FINGERPRINT = "data_fingerprint"
-CODE_FINGERPRINT = "code_fingerprint"
 
 REPORT_DIR = "ingestion_report"
 # Resolved before the Beam job, read while building it.

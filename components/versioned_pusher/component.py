@@ -12,7 +12,7 @@ from tfx.types import component_spec, standard_artifacts, standard_component_spe
 from tfx.utils import json_utils
 
 from components.versioned_pusher import executor
-from core.code_fingerprint import code_fingerprint
+from core.code_fingerprint import CODE_FINGERPRINT_KEY, code_fingerprint
 
 
 class VersionedPusherSpec(standard_component_specs.PusherSpec):
@@ -69,7 +69,7 @@ class VersionedPusher(Pusher):
         """
         custom_config = {
             **(custom_config or {}),
-            executor.CODE_FINGERPRINT: code_fingerprint(executor.__name__),
+            CODE_FINGERPRINT_KEY: code_fingerprint(executor.__name__),
             executor.RECIPE_FINGERPRINT: recipe_fingerprint,
         }
         spec = VersionedPusherSpec(

@@ -27,8 +27,7 @@ from tfx.utils import json_utils, proto_utils
 from core import artifact_properties as properties
 from core.serving_layout import publish_version, serving_version_of
 
-# Keys of the component's custom_config.
-CODE_FINGERPRINT = "code_fingerprint"
+# Key of the component's custom_config.
 RECIPE_FINGERPRINT = "recipe_fingerprint"
 
 
