@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tfx.components.transform import executor as tfx_transform
-from tfx.types import artifact
 
-from components import beam_tfrecords
+from components.beam_tfrecords import StoredTfrecordsExecutor
 
 
-class Executor(tfx_transform.Executor):
+class Executor(StoredTfrecordsExecutor, tfx_transform.Executor):
     """Writes the transformed pixels as stored GZIP blocks: uncompressed, see beam_tfrecords."""
-
-    def Do(  # noqa: N802 - TFX API
-        self,
-        input_dict: dict[str, list[artifact.Artifact]],
-        output_dict: dict[str, list[artifact.Artifact]],
-        exec_properties: dict[str, Any],
-    ) -> None:
-        with beam_tfrecords.fast_tfrecord_io(beam_tfrecords.STORED):
-            super().Do(input_dict, output_dict, exec_properties)
