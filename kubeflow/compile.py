@@ -69,7 +69,7 @@ def beam_pipeline_args(config: PipelineConfig) -> list[str]:
     """
     kubeflow = config.kubeflow
     if kubeflow.beam_runner == "DirectRunner":
-        return config.beam_pipeline_args() + kubeflow.beam_options.split()
+        return config.beam_pipeline_args(kubeflow.beam_setup_file) + kubeflow.beam_options.split()
     return [
         f"--runner={kubeflow.beam_runner}",
         f"--setup_file={kubeflow.beam_setup_file}",

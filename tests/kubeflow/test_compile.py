@@ -150,8 +150,10 @@ def test_module_code_is_referenced_by_dotted_path_not_uploaded(compiled):
 
 
 def test_direct_runner_is_the_default_and_keeps_the_local_beam_settings():
+    """The image's setup.py, not this checkout's: the flags run inside the task's container."""
     config = PipelineConfig.for_profile("full")
-    assert beam_pipeline_args(config) == config.beam_pipeline_args()
+    assert beam_pipeline_args(config) == config.beam_pipeline_args("/pipeline/setup.py")
+    assert "--setup_file=/pipeline/setup.py" in beam_pipeline_args(config)
 
 
 def test_a_cpu_trainer_requests_no_accelerator_and_no_gpu_placement():

@@ -3,10 +3,11 @@
 import argparse
 import dataclasses
 import json
+import os
 
 import pytest
 
-from core.config import ConfigError, PipelineConfig
+from core.config import LOCAL_SETUP_FILE, ConfigError, PipelineConfig
 from pipeline.flags import add_config_arguments, config_from_args
 
 
@@ -134,3 +135,12 @@ def test_locations_derive_from_output_dir(tmp_path):
     assert config.metadata_path == str(tmp_path / "metadata.sqlite")
     assert config.model_serving_dir == str(tmp_path / "serving" / "cats_vs_dogs_sample")
     assert "--direct_running_mode=in_memory" in config.beam_pipeline_args()
+
+
+def test_tfx_builds_no_sdist_of_itself_for_the_local_beam_runs():
+    """Without a staging flag TFX copies its install and runs setup.py sdist per Beam component."""
+    from tfx.utils import dependency_utils
+
+    args = PipelineConfig.for_profile("sample").beam_pipeline_args()
+    assert f"--setup_file={LOCAL_SETUP_FILE}" in args and os.path.isfile(LOCAL_SETUP_FILE)
+    assert dependency_utils.make_beam_dependency_flags(args) == args  # nothing built or added
