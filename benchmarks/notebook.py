@@ -1,6 +1,7 @@
 """The notebook the pipeline replaces: the Keras guide as one plain script, timed by phase.
 
-Nothing from the project but the sample dataset's TFDS files: tfds.load, decode
+Nothing from the project but the sample dataset's TFDS files (and, with
+--leave-tf-keras-unconverted, the Trainer's AutoGraph rule): tfds.load, decode
 and resize in tf.data, keras.applications.Xception, compile/fit, evaluate. Used
 as the baseline of benchmarks.notebook_overhead (run as its own process, so its
 imports are timed like the pipeline's) and, for its model, of
@@ -63,8 +64,17 @@ def main() -> None:
     parser.add_argument("--head-epochs", type=int, default=4)
     parser.add_argument("--fine-tune-epochs", type=int, default=1)
     parser.add_argument("--json", default=None, help="write the phase seconds here")
+    parser.add_argument(
+        "--leave-tf-keras-unconverted",
+        action="store_true",
+        help="the AutoGraph rule the Trainer adds (trainer_module.autograph_rules)",
+    )
     args = parser.parse_args()
     phases = {"imports": _IMPORTED - _STARTED}
+    if args.leave_tf_keras_unconverted:
+        from trainer_module import autograph_rules
+
+        autograph_rules.leave_tf_keras_unconverted()
 
     def load(split: str, shuffle: bool) -> tf.data.Dataset:
         data = tfds.load(
