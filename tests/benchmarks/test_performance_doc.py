@@ -58,3 +58,25 @@ def test_recorded_figures_accumulate_in_one_results_file(tmp_path):
     figures_lib.record([MEMORY, PLAIN], path)
 
     assert figures_lib.load(path) == [RATE, MEMORY, PLAIN]
+
+
+def test_notebook_breakdown_splits_the_difference_by_component():
+    """The sample run's seconds: imports, data components, Trainer inside and out, TFMA, rest."""
+    bench = "notebook_overhead"
+    figures = [
+        Figure(bench, "whole sample run, wall seconds", 100.0, "s", 80.0, "notebook"),
+        Figure(bench, "whole sample run, wall seconds (same rule)", 100.0, "s", 50.0, "ruled"),
+        Figure(bench, "imports (TF, TFX, Beam) before anything runs", 9.0, "s", 3.0, "nb"),
+        Figure(bench, "component TfdsExampleGen", 3.0, "s"),
+        Figure(bench, "component Transform", 4.0, "s"),
+        Figure(bench, "component Trainer", 60.0, "s", 70.0, "notebook fit"),
+        Figure(bench, "component Evaluator", 6.0, "s", 1.0, "evaluate"),
+        Figure(bench, "Trainer head: training seconds (first epoch traces)", 20.0, "s"),
+        Figure(bench, "Trainer fine_tune: training seconds (first epoch traces)", 25.0, "s"),
+    ]
+    text = performance_doc.notebook_breakdown(figures)
+    assert "(1.25×, the goal's ratio)" in text and "(2.00×, the orchestration's own cost)" in text
+    assert "data components (ExampleGen to Transform, four Beam pipelines): 7.0 s" in text
+    assert "training passes took 45.0 s, the rest (15.0 s)" in text
+    assert "the rest (18.0 s)" in text  # 100 - 9 imports - 73 in components
+    assert "Not measured" in performance_doc.notebook_breakdown(figures[3:])
