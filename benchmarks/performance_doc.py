@@ -196,6 +196,24 @@ def beam_modes(figures: list[Figure]) -> str:
             f"data within {RSS_LIMIT_GB:g} GB on this 24 GB machine"
             + (": it stays the default." if held else ": change the default."),
         ]
+    missed = {
+        mode: [f.name for f in figures if f"({mode})" in f.name and f.verdict == "FAIL"]
+        for mode in peaks
+    }
+    for mode, names in missed.items():
+        lines += [
+            "",
+            f"`{mode}`: " + (f"goals not met: {'; '.join(names)}." if names else "every goal met."),
+        ]
+    if missed.get("multi_processing"):
+        lines += [
+            "",
+            "Why `multi_processing` is slower here: on 2 cores its worker processes share the "
+            "cores with the process that runs the pipeline, each imports TensorFlow and the "
+            "component's libraries, and every bundle crosses a process boundary (serialized, "
+            "over gRPC). More worker processes only pay off with more cores than one worker's "
+            "TensorFlow already keeps busy.",
+        ]
     lines += [
         "",
         "Transform writes the raw pixels in stored (uncompressed) GZIP blocks: 150 × 150 × 3 "
