@@ -6,7 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from core import features
-from trainer_module import data, pixels
+from tests.trainer_module.transformed_records import write_transformed_records
+from trainer_module import data
 
 SIZE = 8
 
@@ -22,24 +23,9 @@ class _TransformOutput:
 
 
 def _write_records(path: str, count: int) -> None:
-    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
-        for i in range(count):
-            image = tf.fill([SIZE, SIZE, 3], tf.constant(i, tf.uint8))
-            example = tf.train.Example(
-                features=tf.train.Features(
-                    feature={
-                        features.PIXELS_KEY: tf.train.Feature(
-                            bytes_list=tf.train.BytesList(
-                                value=[pixels.encode_pixels(image).numpy()]
-                            )
-                        ),
-                        features.LABEL_KEY: tf.train.Feature(
-                            int64_list=tf.train.Int64List(value=[i % 2])
-                        ),
-                    }
-                )
-            )
-            writer.write(example.SerializeToString())
+    """`count` images, image i filled with the value i and labelled i % 2."""
+    images = [tf.fill([SIZE, SIZE, 3], tf.constant(i, tf.uint8)) for i in range(count)]
+    write_transformed_records(path, images, [i % 2 for i in range(count)])
 
 
 def test_batches_hold_every_example_once_with_its_label(tmp_path):

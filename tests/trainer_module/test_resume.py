@@ -26,7 +26,8 @@ from tfx.components.trainer.fn_args_utils import FnArgs
 
 from core import features
 from core.config import PipelineConfig
-from trainer_module import pixels, preprocessing, resume, run
+from tests.trainer_module.transformed_records import write_transformed_records
+from trainer_module import preprocessing, resume, run
 from trainer_module.progress import PROGRESS_LOGGER
 
 SIZE = 71  # Xception's smallest input
@@ -57,23 +58,7 @@ def transformed(tmp_path_factory) -> dict[str, str]:
     metadata_io.write_metadata(metadata, str(root / "transform_graph" / "metadata"))
     for split in ("train", "eval"):
         os.makedirs(root / split)
-        with tf.io.TFRecordWriter(str(root / split / "data.gz"), options="GZIP") as writer:
-            for image, label in zip(images, labels, strict=True):
-                example = tf.train.Example(
-                    features=tf.train.Features(
-                        feature={
-                            features.PIXELS_KEY: tf.train.Feature(
-                                bytes_list=tf.train.BytesList(
-                                    value=[pixels.encode_pixels(image).numpy()]
-                                )
-                            ),
-                            features.LABEL_KEY: tf.train.Feature(
-                                int64_list=tf.train.Int64List(value=[int(label)])
-                            ),
-                        }
-                    )
-                )
-                writer.write(example.SerializeToString())
+        write_transformed_records(str(root / split / "data.gz"), images, labels)
     return {
         "transform_output": str(root / "transform_graph"),
         "train": str(root / "train" / "*"),
