@@ -26,10 +26,10 @@ BEAM_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
 MLMD_GRPC_PORT = 8080
 TRAINING_LOOPS = ("fit", "custom")
 MIXED_PRECISION_MODES = ("none", "float16", "bfloat16")
-# Kubeflow Pipelines only accepts these names; we use them everywhere for one name per pipeline.
 # This project's setup.py when it runs from a checkout (an editable install), else "".
 _CHECKOUT_SETUP_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "setup.py")
 LOCAL_SETUP_FILE = _CHECKOUT_SETUP_FILE if os.path.isfile(_CHECKOUT_SETUP_FILE) else ""
+# Kubeflow Pipelines only accepts these names; we use them everywhere for one name per pipeline.
 _PIPELINE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 # A TFDS split string: one or more "name" or "name[a:b]" slices joined with "+".
 _SPLIT_SLICE = r"[A-Za-z_][\w-]*(\[-?\d*(\.\d+)?(%|shard)?:-?\d*(\.\d+)?(%|shard)?\])?"
