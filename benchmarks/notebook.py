@@ -1,7 +1,7 @@
 """The notebook the pipeline replaces: the Keras guide as one plain script, timed by phase.
 
 Nothing from the project but the sample dataset's TFDS files (and, with
---leave-tf-keras-unconverted, the Trainer's AutoGraph rule): tfds.load, decode
+--trainer-start-up-fixes, the Trainer's AutoGraph rule and tf.data options): tfds.load, decode
 and resize in tf.data, keras.applications.Xception, compile/fit, evaluate. Used
 as the baseline of benchmarks.notebook_overhead (run as its own process, so its
 imports are timed like the pipeline's) and, for its model, of
@@ -65,16 +65,19 @@ def main() -> None:
     parser.add_argument("--fine-tune-epochs", type=int, default=1)
     parser.add_argument("--json", default=None, help="write the phase seconds here")
     parser.add_argument(
-        "--leave-tf-keras-unconverted",
+        "--trainer-start-up-fixes",
         action="store_true",
-        help="the AutoGraph rule the Trainer adds (trainer_module.autograph_rules)",
+        help="the Trainer's AutoGraph rule (trainer_module.autograph_rules) and its tf.data "
+        "options without autotuning (trainer_module.data.without_autotuning)",
     )
     args = parser.parse_args()
     phases = {"imports": _IMPORTED - _STARTED}
-    if args.leave_tf_keras_unconverted:
-        from trainer_module import autograph_rules
+    options = tf.data.Options()
+    if args.trainer_start_up_fixes:
+        from trainer_module import autograph_rules, data
 
         autograph_rules.leave_tf_keras_unconverted()
+        options = data.without_autotuning()
 
     def load(split: str, shuffle: bool) -> tf.data.Dataset:
         data = tfds.load(
@@ -95,7 +98,7 @@ def main() -> None:
         data = data.map(prepare, tf.data.AUTOTUNE).ignore_errors()  # undecodable files
         if shuffle:
             data = data.shuffle(1024, seed=1)
-        return data.batch(args.batch_size).prefetch(tf.data.AUTOTUNE)
+        return data.batch(args.batch_size).prefetch(tf.data.AUTOTUNE).with_options(options)
 
     started = time.perf_counter()
     train, validation, test = (

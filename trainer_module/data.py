@@ -56,11 +56,11 @@ def make_dataset(
         dataset.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
         .batch(batch_size)
         .prefetch(tf.data.AUTOTUNE)
-        .with_options(_without_autotuning())
+        .with_options(without_autotuning())
     )
 
 
-def _without_autotuning() -> tf.data.Options:
+def without_autotuning() -> tf.data.Options:
     """tf.data options without the autotuning thread: it costs 2 s at every epoch's end.
 
     `fit` makes a new training iterator each epoch and drops the old one, and with
