@@ -9,7 +9,7 @@ import json
 # Specific TFX modules rather than `tfx.v1`, which also imports TFX's Google Cloud
 # extensions: ~10 s more start-up for every `run` and `compile`.
 from tfx.components import Evaluator, ExampleValidator, StatisticsGen, Trainer
-from tfx.dsl.components.base.base_component import BaseComponent
+from tfx.dsl.components.base.base_node import BaseNode
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
     LatestBlessedModelStrategy,
@@ -42,23 +42,42 @@ def _module(dotted_function: str) -> str:
     return dotted_function.rpartition(".")[0]
 
 
-def recipe_fingerprint(*components: BaseComponent) -> str:
-    """SHA-256 of what, besides the data read, decides the trained model.
+def recipe_fingerprint(trainer: BaseNode) -> str:
+    """SHA-256 of what, besides the data read, decides the model `trainer` trains.
 
-    That is every execution property of the components from ExampleGen to the
-    Trainer: their configuration and their code fingerprints. ExampleGen's
+    That is every execution property of the Trainer and of every component it
+    depends on (ExampleGen, StatisticsGen and SchemaGen through the schema,
+    Transform): their configuration and their code fingerprints, taken from the
+    graph so that no upstream component can be forgotten. ExampleGen's
     compile-time data fingerprint is left out; the Pusher pairs this with the
     fingerprint ExampleGen records when it reads the data.
     """
     recipe = {
-        component.id: {
+        node.id: {
             key: str(value)
-            for key, value in sorted(component.exec_properties.items())
+            for key, value in sorted(node.exec_properties.items())
             if key != DATA_FINGERPRINT
         }
-        for component in components
+        for node in [trainer, *upstream_of(trainer)]
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+
+
+def upstream_of(node: BaseNode) -> list[BaseNode]:
+    """Every node whose outputs `node` reads, directly or through others.
+
+    Followed through the input channels' producers: `upstream_nodes` is only
+    filled in when the `Pipeline` is built, after the recipe is needed.
+    """
+    found: dict[str, BaseNode] = {}
+    pending = [node]
+    while pending:
+        for channel in pending.pop().inputs.values():
+            producer = getattr(channel, "producer_component", None)
+            if producer is not None and producer.id not in found:
+                found[producer.id] = producer
+                pending.append(producer)
+    return list(found.values())
 
 
 def create_pipeline(
@@ -199,7 +218,7 @@ def create_pipeline(
             )
         ),
         examples=example_gen.outputs["examples"],
-        recipe_fingerprint=recipe_fingerprint(example_gen, transform, trainer),
+        recipe_fingerprint=recipe_fingerprint(trainer),
     ).with_id("Pusher")
     components += [evaluator, pusher]
     if run_report:

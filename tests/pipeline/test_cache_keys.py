@@ -227,3 +227,21 @@ def test_a_remote_data_dir_is_fingerprinted_by_listing_it_when_asked(sample_data
         f.write(b"\0")
     assert fingerprint_of(bucket, read_remote=True) != first
     assert fingerprint_of("ram://elsewhere", read_remote=True) == NOT_PREPARED
+
+
+def test_the_recipe_covers_every_component_the_trainer_depends_on_but_not_the_data(tmp_path):
+    """A SchemaGen option shapes the schema the Trainer reads: it is part of the recipe."""
+    from components.tfds_example_gen.executor import DATA_FINGERPRINT
+    from pipeline.create import create_pipeline, recipe_fingerprint, upstream_of
+
+    config = PipelineConfig.for_profile("sample", output_dir=str(tmp_path))
+    nodes = {node.id: node for node in create_pipeline(config).components}
+    trainer = nodes["Trainer"]
+    assert {node.id for node in upstream_of(trainer)} == {
+        "TfdsExampleGen", "StatisticsGen", "SchemaGen", "Transform"
+    }  # fmt: skip
+    recipe = recipe_fingerprint(trainer)
+    nodes["TfdsExampleGen"].exec_properties[DATA_FINGERPRINT] = "other data"
+    assert recipe_fingerprint(trainer) == recipe  # the data is the other half of the identity
+    nodes["SchemaGen"].exec_properties["infer_feature_shape"] = 0
+    assert recipe_fingerprint(trainer) != recipe
