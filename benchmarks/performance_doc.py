@@ -232,7 +232,8 @@ def beam_modes(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-DATA_COMPONENTS = ("TfdsExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform")
+# The sample run's components before the Trainer (data_path.DATA_COMPONENTS omits the validator).
+_BEFORE_TRAINER = ("TfdsExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform")
 
 
 def notebook_breakdown(figures: list[Figure]) -> str:
@@ -253,7 +254,7 @@ def notebook_breakdown(figures: list[Figure]) -> str:
         for f in figures
         if f.benchmark == "notebook_overhead" and f.name.startswith("Trainer ")
     )
-    data = sum(component[name].value for name in DATA_COMPONENTS if name in component)
+    data = sum(component[name].value for name in _BEFORE_TRAINER if name in component)
     rest = whole.value - imports.value - sum(f.value for f in component.values())
     return "\n".join(
         [
