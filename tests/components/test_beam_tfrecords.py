@@ -7,6 +7,7 @@ import apache_beam as beam
 import pytest
 import tensorflow as tf
 from apache_beam.io import tfrecordio
+from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
 
 from components import beam_tfrecords
 
@@ -81,4 +82,6 @@ def test_example_gen_and_transform_write_through_the_mixin():
     from components.tfds_example_gen.executor import Executor as ExampleGenExecutor
 
     for executor in (ExampleGenExecutor, TransformExecutor):
-        assert executor.__mro__[1] is beam_tfrecords.StoredTfrecordsExecutor
+        mixin = executor.__mro__.index(beam_tfrecords.StoredTfrecordsExecutor)
+        tfx_executor = executor.__mro__.index(BaseBeamExecutor) - 1  # the TFX class it wraps
+        assert mixin < tfx_executor
