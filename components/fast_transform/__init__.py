@@ -1,1 +1,1 @@
-"""TFX's Transform, writing its transformed examples uncompressed (components.beam_tfrecords)."""
+"""TFX's Transform, minus costs that are not its work: see `executor`."""

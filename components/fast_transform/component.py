@@ -7,6 +7,6 @@ from components.fast_transform import executor
 
 
 class Transform(TfxTransform):
-    """TFX's Transform (same spec, parameters, outputs); only its TFRecord writing differs."""
+    """TFX's Transform (same spec, parameters, outputs); only its executor's costs differ."""
 
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
