@@ -4,7 +4,8 @@
    ~20-40 KB; `pipeline.sample_data` with `photo_sizes`) in TFDS format.
 2. Baseline: the same work in plain tf.data on the same cores: read the guide's
    splits (train[:60%], 13,957 images), decode, resize to 150x150, encode,
-   with the very ops Transform runs (trainer_module.pixels), parallel map.
+   with the very ops Transform runs (trainer_module.pixels), parallel map;
+   the fastest of BASELINE_RUNS runs.
 3. Runs the pipeline's own TfdsExampleGen, StatisticsGen, SchemaGen and
    Transform (pipeline.create, `full` profile: 150 px, the guide's splits) with
    LocalDagRunner, once per Beam mode (in_memory, multi_processing with one
@@ -47,6 +48,7 @@ from trainer_module import pixels  # noqa: E402
 
 NAME = "data_path"
 REAL_DATASET_SIZE = 23_262
+BASELINE_RUNS = 3
 DATA_COMPONENTS = ("TfdsExampleGen", "StatisticsGen", "SchemaGen", "Transform")
 RATE_GOAL = Goal(0.5)
 RSS_GOAL_GB = Goal(6.0, at_least=False, on_ratio=False)
@@ -195,8 +197,12 @@ def main() -> None:
     record([dataset_shape(data_dir)])
 
     splits = list(guide_config(data_dir, args.workdir, "in_memory").data.splits().values())
-    images, seconds = raw_tf_data(data_dir, splits, 150)
-    raw_rate = images / seconds
+    # The fastest of a few runs: this machine's noise only ever slows a run down, and
+    # the strictest baseline is the fastest the same work was seen to go.
+    runs = [raw_tf_data(data_dir, splits, 150) for _ in range(BASELINE_RUNS)]
+    images = runs[0][0]
+    raw_rate = images / min(seconds for _, seconds in runs)
+    rates = ", ".join(f"{images / seconds:.0f}" for _, seconds in runs)
     record(
         [
             Figure(
@@ -204,7 +210,7 @@ def main() -> None:
                 f"plain tf.data read+decode+resize+encode, {os.cpu_count()} cores",
                 raw_rate,
                 "images/s",
-                note=f"{images} images in {seconds:.0f} s",
+                note=f"{images} images; fastest of {BASELINE_RUNS} runs ({rates} images/s)",
             )
         ]
     )

@@ -219,10 +219,15 @@ def beam_modes(figures: list[Figure]) -> str:
         "Transform writes the raw pixels in stored (uncompressed) GZIP blocks: 150 × 150 × 3 "
         "bytes (65.9 KiB) plus a few bytes of tensor header, label and framing per example, "
         "whatever the photo. zlib's default level would shrink the synthetic photos' pixels "
-        "to about 71 % but took half of Transform's time (components/beam_tfrecords.py).",
+        "to about 71 % but took half of Transform's time (components/beam_tfrecords.py). "
+        "Two more of Transform's costs were not its work: TFX read the analyze split (train) "
+        "although the preprocessing_fn has no analyzer (components/fast_transform/"
+        "analysis_input.py), and every Beam bundle waited out the state sampler's 200 ms "
+        "sleep before it could end (components/beam_state_sampling.py).",
         "",
         "What the baseline does against each component: plain tf.data reads, decodes, "
-        "resizes and encodes in memory and writes nothing. ExampleGen does less image work "
+        "resizes and encodes in memory and writes nothing; its rate is the fastest of the "
+        "runs its row lists. ExampleGen does less image work "
         "(it checks that each JPEG decodes, at 1/8 scale, and resizes nothing) and more I/O "
         "(it serializes, checksums and writes every example, and TFX reshuffles each split "
         "before writing). Transform does the same image work plus parsing the tf.Examples "
