@@ -3,17 +3,25 @@
 - TFRecords are written as stored GZIP blocks with hardware checksums (beam_tfrecords).
 - Bundles do not wait out Beam's 200 ms state-sampler sleep (beam_state_sampling).
 - The analyze splits are read only when the preprocessing_fn has analyzers (analysis_input).
+
+When Beam runs bundles in parallel, it also checks that every example reached the
+transformed files (components.written_examples).
 """
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 from tfx.components.transform import executor as tfx_transform
+from tfx.types import artifact_utils, standard_component_specs
 
+from components import written_examples
 from components.beam_state_sampling import ShortStateSamplingExecutor
 from components.beam_tfrecords import StoredTfrecordsExecutor
 from components.fast_transform.analysis_input import analysis_reads_only_for_analyzers
+from core import artifact_properties as properties
 
 
 class Executor(ShortStateSamplingExecutor, StoredTfrecordsExecutor, tfx_transform.Executor):
@@ -24,3 +32,26 @@ class Executor(ShortStateSamplingExecutor, StoredTfrecordsExecutor, tfx_transfor
     ) -> None:
         with analysis_reads_only_for_analyzers():
             super().Do(input_dict, output_dict, exec_properties)
+        transformed = output_dict.get(standard_component_specs.TRANSFORMED_EXAMPLES_KEY)
+        if transformed and written_examples.bundles_run_in_parallel(self._beam_pipeline_args):
+            raw = artifact_utils.get_single_instance(
+                input_dict[standard_component_specs.EXAMPLES_KEY]
+            )
+            written = artifact_utils.get_single_instance(transformed)
+            written_examples.check_written(
+                written.uri,
+                _produced_counts(raw, artifact_utils.decode_split_names(written.split_names)),
+                "Transform",
+            )
+
+
+def _produced_counts(raw: Any, splits: list[str]) -> dict[str, int]:
+    """Per transformed split, the raw examples it came from: ExampleGen's recorded counts,
+    or the raw split's records when the artifact has none."""
+    recorded = json.loads(raw.get_string_custom_property(properties.SPLIT_COUNTS) or "{}")
+    return {
+        split: recorded[split]
+        if split in recorded
+        else written_examples.count_records(os.path.join(raw.uri, f"Split-{split}"))
+        for split in splits
+    }

@@ -25,6 +25,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact, artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
+from components import written_examples
 from components.beam_state_sampling import ShortStateSamplingExecutor
 from components.beam_tfrecords import StoredTfrecordsExecutor
 from components.tfds_example_gen import image_cleaning, tfds_source
@@ -176,6 +177,10 @@ class Executor(ShortStateSamplingExecutor, StoredTfrecordsExecutor, BaseExampleG
 
         outcomes = {name: _read_report(path) for name, path in report_paths.items()}
         report = _summarize(outcomes)
+        if written_examples.bundles_run_in_parallel(self._beam_pipeline_args):
+            written_examples.check_written(
+                examples.uri, report[properties.SPLIT_COUNTS], "TfdsExampleGen"
+            )
         for name, counts in outcomes.items():
             logging.info("split %s: image outcomes %s", name, counts)
         examples.set_string_custom_property(properties.TFDS_NAME, builder.name)

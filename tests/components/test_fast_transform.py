@@ -21,6 +21,8 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from components.fast_transform import analysis_input
 from components.fast_transform.executor import Executor
+from components.written_examples import LostExamplesError
+from core import artifact_properties as properties
 from core import features
 from core.config import PipelineConfig
 from trainer_module import pixels
@@ -28,6 +30,7 @@ from trainer_module.preprocessing import preprocessing_fn
 
 IMAGE_SIZE = 8
 LABELS = [0, 1, 1, 0, 1, 1]
+PREPROCESSING_FN = "trainer_module.preprocessing.preprocessing_fn"
 UNREADABLE_SPLIT = "unreadable"  # its file is not GZIP: reading it fails
 UNREADABLE_ERROR = "while decompressing data"  # zlib's message for it
 
@@ -82,7 +85,13 @@ def raw_examples(tmp_path_factory) -> tuple[standard_artifacts.Examples, standar
     return examples, schema
 
 
-def run_transform(executor_class, raw_examples, tmp_path, preprocessing_fn_path: str) -> str:
+def run_transform(
+    executor_class,
+    raw_examples,
+    tmp_path,
+    preprocessing_fn_path: str,
+    beam_pipeline_args: list[str] | None = None,
+) -> str:
     """Analyzes `unreadable`, transforms `train`; returns the transformed examples' uri."""
     examples, schema = raw_examples
     transform_graph = standard_artifacts.TransformGraph()
@@ -90,7 +99,8 @@ def run_transform(executor_class, raw_examples, tmp_path, preprocessing_fn_path:
     transformed = standard_artifacts.Examples()
     transformed.uri = str(tmp_path / "transformed_examples")
     context = base_beam_executor.BaseBeamExecutor.Context(
-        beam_pipeline_args=PipelineConfig.for_profile("sample").beam_pipeline_args(),
+        beam_pipeline_args=beam_pipeline_args
+        or PipelineConfig.for_profile("sample").beam_pipeline_args(),
         tmp_dir=str(tmp_path / "tmp"),
     )
     executor_class(context).Do(
@@ -110,9 +120,7 @@ def run_transform(executor_class, raw_examples, tmp_path, preprocessing_fn_path:
 def test_without_analyzers_the_analyze_split_is_not_read_and_train_is_transformed(
     raw_examples, tmp_path
 ):
-    uri = run_transform(
-        Executor, raw_examples, tmp_path, "trainer_module.preprocessing.preprocessing_fn"
-    )
+    uri = run_transform(Executor, raw_examples, tmp_path, PREPROCESSING_FN)
     files = tf.io.gfile.glob(os.path.join(uri, "Split-train", "*.gz"))
     records = [
         tf.train.Example.FromString(r)
@@ -140,7 +148,7 @@ def test_without_analyzers_the_analyze_split_is_not_read_and_train_is_transforme
             tfx_transform.Executor,
             raw_examples,
             tmp_path / "tfx",
-            "trainer_module.preprocessing.preprocessing_fn",
+            PREPROCESSING_FN,
         )
 
 
@@ -177,3 +185,22 @@ def test_the_hook_is_tfx_transform_processor_again_after_the_block():
         assert issubclass(tfx_transform.TransformProcessor, original)
         assert tfx_transform.TransformProcessor is not original
     assert tfx_transform.TransformProcessor is original
+
+
+def test_with_parallel_bundles_a_split_short_of_its_raw_examples_fails(raw_examples, tmp_path):
+    """ExampleGen's recorded counts claim one more train example than Transform can write,
+    as if Beam had lost it (components.written_examples); with parallel bundles Transform
+    counts what it wrote and fails. In_memory, Transform does not count."""
+    examples, schema = raw_examples
+    claimed = standard_artifacts.Examples()
+    claimed.uri = examples.uri
+    claimed.split_names = examples.split_names
+    claimed.set_string_custom_property(
+        properties.SPLIT_COUNTS, json.dumps({"train": len(LABELS) + 1})
+    )
+    parallel = PipelineConfig.for_profile(
+        "sample", beam_direct_running_mode="multi_threading", beam_direct_num_workers=2
+    ).beam_pipeline_args()
+    with pytest.raises(LostExamplesError, match=f"split train: {len(LABELS)} written of 7"):
+        run_transform(Executor, (claimed, schema), tmp_path, PREPROCESSING_FN, parallel)
+    run_transform(Executor, (claimed, schema), tmp_path / "in_memory", PREPROCESSING_FN)

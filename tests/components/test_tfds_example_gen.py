@@ -19,6 +19,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 from tfx.types import standard_artifacts
 
+from components import written_examples
 from components.tfds_example_gen import executor, tfds_source
 from components.tfds_example_gen.component import TfdsExampleGen
 from components.tfds_example_gen.data_fingerprint import data_fingerprint
@@ -325,3 +326,25 @@ def test_download_prepares_a_missing_dataset_only_when_asked(tmp_path):
     assert not sample_data.is_prepared(str(tmp_path))
     builder = tfds_source.open_prepared_builder("cats_vs_dogs_sample", str(tmp_path), download=True)
     assert builder.is_prepared() and sample_data.is_prepared(str(tmp_path))
+
+
+def test_with_parallel_bundles_a_short_split_fails_naming_it(
+    sample_data_dir, tmp_path_factory, monkeypatch
+):
+    """As if Beam had lost one train example: with parallel bundles ExampleGen counts its
+    files against what it produced (components.written_examples) and fails. The run itself
+    stays in_memory: the multi-worker runner's loss is random, so it cannot be the test."""
+    monkeypatch.setattr(written_examples, "bundles_run_in_parallel", lambda args: True)
+    counted = written_examples.count_records
+    monkeypatch.setattr(
+        written_examples,
+        "count_records",
+        lambda split_dir: counted(split_dir) - split_dir.endswith("Split-train"),
+    )
+    with pytest.raises(written_examples.LostExamplesError, match="split train: .* written of"):
+        run_example_gen(
+            tmp_path_factory,
+            dataset_name="cats_vs_dogs_sample",
+            data_dir=sample_data_dir,
+            splits=SPLITS,
+        )
