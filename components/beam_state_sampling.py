@@ -22,22 +22,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
 
 from apache_beam.runners.worker import statesampler
+
+from components.executor_scope import do_within
 
 SHORT_PERIOD_MS = 10
 
 
-class ShortStateSamplingExecutor:
+class ShortStateSamplingExecutor(do_within(lambda: state_sampling_period(SHORT_PERIOD_MS))):
     """Mixin for a TFX executor: its `Do` runs Beam with a short state-sampling period
     (`state_sampling_period(SHORT_PERIOD_MS)`). List it before the TFX executor it wraps."""
-
-    def Do(  # noqa: N802 - TFX API
-        self, input_dict: dict[str, Any], output_dict: dict[str, Any], exec_properties: dict
-    ) -> None:
-        with state_sampling_period(SHORT_PERIOD_MS):
-            super().Do(input_dict, output_dict, exec_properties)
 
 
 @contextlib.contextmanager
