@@ -214,8 +214,8 @@ def beam_modes(figures: list[Figure]) -> str:
             "over gRPC). More worker processes only pay off with more cores than one worker's "
             "TensorFlow already keeps busy.",
             "",
-            "`multi_threading` is not compared: with 2 workers it dropped 7 to 25 of the "
-            "13,951 examples in four of five ExampleGen runs, without an error, and was no "
+            "`multi_threading` is not compared: with 2 workers it dropped 7 to 26 of the "
+            "13,951 examples in six of seven ExampleGen runs, without an error, and was no "
             "faster for Transform (11.6 s against 11.4 s in memory). ExampleGen and Transform "
             "now count what they wrote whenever Beam runs bundles in parallel "
             "(components/written_examples.py).",
