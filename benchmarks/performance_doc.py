@@ -216,8 +216,9 @@ def beam_modes(figures: list[Figure]) -> str:
             "",
             "`multi_threading` is not compared: with 2 workers it dropped 7 to 26 of the "
             "13,951 examples in six of seven ExampleGen runs, without an error, and was no "
-            "faster for Transform (11.6 s against 11.4 s in memory). ExampleGen and Transform "
-            "now count what they wrote whenever Beam runs bundles in parallel "
+            "faster for Transform (11.6 s against 11.5 s in memory, four runs each). "
+            "ExampleGen and Transform now count what they wrote whenever Beam runs bundles in "
+            "parallel "
             "(components/written_examples.py).",
         ]
     lines += [
