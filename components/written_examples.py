@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 import tensorflow as tf
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
+from core.tfrecords import count_records
+
 
 class LostExamplesError(RuntimeError):
     """A split's files hold fewer examples than the component produced."""
@@ -38,11 +40,9 @@ def bundles_run_in_parallel(beam_pipeline_args: Sequence[str]) -> bool:
     )
 
 
-def count_records(split_dir: str) -> int:
+def count_split(split_dir: str) -> int:
     """The number of records in a split directory's GZIP TFRecord files."""
-    files = tf.io.gfile.glob(os.path.join(split_dir, "*"))
-    records = tf.data.TFRecordDataset(files, "GZIP", num_parallel_reads=os.cpu_count())
-    return int(records.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))
+    return count_records(tf.io.gfile.glob(os.path.join(split_dir, "*")))
 
 
 def check_written(examples_uri: str, expected: Mapping[str, int], component: str) -> None:
@@ -51,7 +51,7 @@ def check_written(examples_uri: str, expected: Mapping[str, int], component: str
     lost = {
         split: (produced, written)
         for split, produced in expected.items()
-        if (written := count_records(os.path.join(examples_uri, f"Split-{split}"))) != produced
+        if (written := count_split(os.path.join(examples_uri, f"Split-{split}"))) != produced
     }
     if lost:
         details = "; ".join(

@@ -6,6 +6,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from core import features
+from core.tfrecords import count_records
 from trainer_module import pixels
 
 _SHUFFLE_BUFFER = 1024
@@ -74,9 +75,3 @@ def without_autotuning() -> tf.data.Options:
     options = tf.data.Options()
     options.autotune.enabled = False
     return options
-
-
-def count_records(files: list[str]) -> int:
-    """The examples in Transform's GZIP TFRecord files (one pass, nothing parsed)."""
-    records = tf.data.TFRecordDataset(files, compression_type="GZIP")
-    return int(records.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))

@@ -52,6 +52,6 @@ def _produced_counts(raw: Any, splits: list[str]) -> dict[str, int]:
     return {
         split: recorded[split]
         if split in recorded
-        else written_examples.count_records(os.path.join(raw.uri, f"Split-{split}"))
+        else written_examples.count_split(os.path.join(raw.uri, f"Split-{split}"))
         for split in splits
     }

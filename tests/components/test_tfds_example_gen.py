@@ -335,10 +335,10 @@ def test_with_parallel_bundles_a_short_split_fails_naming_it(
     files against what it produced (components.written_examples) and fails. The run itself
     stays in_memory: the multi-worker runner's loss is random, so it cannot be the test."""
     monkeypatch.setattr(written_examples, "bundles_run_in_parallel", lambda args: True)
-    counted = written_examples.count_records
+    counted = written_examples.count_split
     monkeypatch.setattr(
         written_examples,
-        "count_records",
+        "count_split",
         lambda split_dir: counted(split_dir) - split_dir.endswith("Split-train"),
     )
     with pytest.raises(written_examples.LostExamplesError, match="split train: .* written of"):
