@@ -30,13 +30,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 from tfx.orchestration import metadata  # noqa: E402
-from tfx.orchestration.local.local_dag_runner import LocalDagRunner  # noqa: E402
 from tfx.orchestration.pipeline import Pipeline  # noqa: E402
 
 from benchmarks.figures import Figure, Goal, RssSampler, record, stopwatch  # noqa: E402
 from core.config import PipelineConfig  # noqa: E402
 from pipeline import run_summary  # noqa: E402
 from pipeline.create import create_pipeline  # noqa: E402
+from pipeline.local_runner import run_dag  # noqa: E402
 from pipeline.run_logging import captured_output  # noqa: E402
 from pipeline.sample_data import (  # noqa: E402
     SAMPLE_DATASET_NAME,
@@ -139,7 +139,7 @@ def run_mode(
     log_path = os.path.join(config.output_dir, "logs", "data_path.log")
     with RssSampler() as memory, captured_output(log_path, verbose=False) as view:
         view.print(f"data components, Beam {mode} (log: {log_path})")
-        LocalDagRunner().run(data_components_only(config))
+        run_dag(data_components_only(config))
     summary = run_summary.summarize_latest_run(
         config.metadata_path, config.runner.pipeline_name, config.profile
     )

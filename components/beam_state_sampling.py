@@ -13,9 +13,12 @@ average. The sampler only feeds Beam's per-step time counters, which a shorter
 period makes finer, not different; its thread sleeps without the GIL.
 
 The period is a default argument of `StateSampler.__init__`; the bundle processor
-does not pass one and Beam has no option for it. Like `components.beam_tfrecords`,
-the change holds in this process only, for the duration of a block: with
-`multi_processing`, workers are other processes and keep Beam's default.
+does not pass one and Beam has no option for it. The wait is Beam's, in every Beam
+component, so the processes that run components apply it around all of them: the
+local runner (`pipeline.local_runner.run_dag`) and each Kubeflow task
+(`kubeflow.executor_entrypoint`). It holds in this process only, for the duration
+of a block: with `multi_processing`, workers are other processes and keep Beam's
+default.
 """
 
 from __future__ import annotations
@@ -25,14 +28,7 @@ from collections.abc import Iterator
 
 from apache_beam.runners.worker import statesampler
 
-from components.executor_scope import do_within
-
-SHORT_PERIOD_MS = 10
-
-
-class ShortStateSamplingExecutor(do_within(lambda: state_sampling_period(SHORT_PERIOD_MS))):
-    """Mixin for a TFX executor: its `Do` runs Beam with a short state-sampling period
-    (`state_sampling_period(SHORT_PERIOD_MS)`). List it before the TFX executor it wraps."""
+SHORT_PERIOD_MS = 10  # what the runners use
 
 
 @contextlib.contextmanager

@@ -29,19 +29,24 @@ from __future__ import annotations
 import contextlib
 import zlib
 from collections.abc import Iterator
+from typing import Any
 
 import google_crc32c
 from apache_beam.io import tfrecordio
 from apache_beam.io.filesystem import CompressedFile, CompressionTypes
 
-from components.executor_scope import do_within
-
 STORED = 0  # no compression: the bytes as they are, with GZIP framing and checksums
 
 
-class StoredTfrecordsExecutor(do_within(lambda: fast_tfrecord_io(STORED))):
+class StoredTfrecordsExecutor:
     """Mixin for a TFX executor: its `Do` writes GZIP TFRecords as stored blocks, checksummed
     in hardware (`fast_tfrecord_io(STORED)`). List it before the TFX executor it wraps."""
+
+    def Do(  # noqa: N802 - TFX API
+        self, input_dict: dict[str, Any], output_dict: dict[str, Any], exec_properties: dict
+    ) -> None:
+        with fast_tfrecord_io(STORED):
+            super().Do(input_dict, output_dict, exec_properties)
 
 
 @contextlib.contextmanager

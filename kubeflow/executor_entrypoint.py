@@ -16,7 +16,8 @@ This entrypoint takes the same arguments, and before handing over to TFX:
 It also tells TFX which class writes the KFP-native `system.HTML` artifact of the
 RunReport component: TFX otherwise reads a custom type's title as its import path.
 
-After TFX's executor, it removes the GCS directory markers from the outputs
+TFX's executor runs with Beam's short state-sampling period
+(components.beam_state_sampling). After it, this removes the GCS directory markers from the outputs
 (kubeflow/gcs_markers.py), which would break the next task's input download.
 """
 
@@ -34,6 +35,7 @@ from tfx.orchestration.kubeflow.v2 import compiler_utils
 from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
 from tfx.types import artifact_utils
 
+from components.beam_state_sampling import SHORT_PERIOD_MS, state_sampling_period
 from kubeflow.gcs_markers import remove_directory_markers
 from pipeline.report.component import HtmlReport
 
@@ -89,7 +91,8 @@ def main(parsed_argv: tuple[argparse.Namespace, list[str]]) -> None:
     for repair in restore_input_artifacts(executor_input, inputs_spec):
         logging.warning("repaired input artifact %s", repair)
     args.json_serialized_invocation_args = json_format.MessageToJson(executor_input)
-    kubeflow_v2_run_executor.main((args, beam_args))
+    with state_sampling_period(SHORT_PERIOD_MS):  # components.beam_state_sampling
+        kubeflow_v2_run_executor.main((args, beam_args))
     remove_directory_markers(
         artifact.uri
         for artifact_list in executor_input.outputs.artifacts.values()

@@ -11,7 +11,9 @@ import time
 
 from tfx.orchestration import metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+from tfx.orchestration.pipeline import Pipeline
 
+from components.beam_state_sampling import SHORT_PERIOD_MS, state_sampling_period
 from core.config import PipelineConfig
 from pipeline import run_summary
 from pipeline.create import create_pipeline
@@ -48,6 +50,13 @@ def run_locally(config: PipelineConfig) -> run_summary.RunSummary:
         return _run_and_summarize(config)
 
 
+def run_dag(pipeline: Pipeline) -> None:
+    """Runs every component in this process with LocalDagRunner, Beam's bundles not
+    waiting out its state sampler's sleep (components.beam_state_sampling)."""
+    with state_sampling_period(SHORT_PERIOD_MS):
+        LocalDagRunner().run(pipeline)
+
+
 def _run_and_summarize(config: PipelineConfig) -> run_summary.RunSummary:
     log_path = os.path.join(config.output_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
     pipeline = create_pipeline(
@@ -63,7 +72,7 @@ def _run_and_summarize(config: PipelineConfig) -> run_summary.RunSummary:
         view.print(f"pipeline {config.runner.pipeline_name}, profile {config.profile}")
         view.print(f"full log: {log_path}")
         try:
-            LocalDagRunner().run(pipeline)
+            run_dag(pipeline)
         except Exception as error:  # reported below, after the summary is written
             logging.exception("pipeline run failed")
             failure = error

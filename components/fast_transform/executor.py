@@ -1,7 +1,6 @@
-"""TFX's Transform executor with three costs of Beam and TFX removed, not its results.
+"""TFX's Transform executor with two costs of Beam and TFX removed, not its results.
 
 - TFRecords are written as stored GZIP blocks with hardware checksums (beam_tfrecords).
-- Bundles do not wait out Beam's 200 ms state-sampler sleep (beam_state_sampling).
 - The analyze splits are read only when the preprocessing_fn has analyzers (analysis_input).
 
 When Beam runs bundles in parallel, it also checks that every example reached the
@@ -18,13 +17,12 @@ from tfx.components.transform import executor as tfx_transform
 from tfx.types import artifact_utils, standard_component_specs
 
 from components import written_examples
-from components.beam_state_sampling import ShortStateSamplingExecutor
 from components.beam_tfrecords import StoredTfrecordsExecutor
 from components.fast_transform.analysis_input import analysis_reads_only_for_analyzers
 from core import artifact_properties as properties
 
 
-class Executor(ShortStateSamplingExecutor, StoredTfrecordsExecutor, tfx_transform.Executor):
+class Executor(StoredTfrecordsExecutor, tfx_transform.Executor):
     """Writes the transformed pixels as stored GZIP blocks: uncompressed, see beam_tfrecords."""
 
     def Do(  # noqa: N802 - TFX API

@@ -26,7 +26,6 @@ from tfx.types import artifact, artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from components import written_examples
-from components.beam_state_sampling import ShortStateSamplingExecutor
 from components.beam_tfrecords import StoredTfrecordsExecutor
 from components.tfds_example_gen import image_cleaning, tfds_source
 from components.tfds_example_gen.data_fingerprint import data_fingerprint, is_fingerprint
@@ -135,13 +134,12 @@ def _TfdsSplitToExamples(  # noqa: N802 - Beam's PTransform naming
     return results["examples"]
 
 
-class Executor(ShortStateSamplingExecutor, StoredTfrecordsExecutor, BaseExampleGenExecutor):
+class Executor(StoredTfrecordsExecutor, BaseExampleGenExecutor):
     """Each input split's pattern is a TFDS split string such as 'train[:40%]'.
 
     The examples hold JPEG/PNG bytes, already compressed: they are written as stored
     GZIP blocks, since compressing them would save 3 % of the bytes for as much CPU
-    as validating the images (components.beam_tfrecords). Its bundles do not wait out
-    Beam's state-sampler sleep (components.beam_state_sampling).
+    as validating the images (components.beam_tfrecords).
     """
 
     def Do(  # noqa: N802 - TFX API

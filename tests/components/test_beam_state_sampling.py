@@ -1,10 +1,11 @@
 """Beam bundles sample their state at the short period inside the block, at Beam's default after."""
 
+import argparse
+
 import apache_beam as beam
 import pytest
 from apache_beam.runners.worker import statesampler
 from apache_beam.testing.util import assert_that, equal_to
-from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
 
 from components import beam_state_sampling
 
@@ -32,10 +33,32 @@ def test_a_period_under_one_millisecond_is_refused():
             pass
 
 
-def test_example_gen_and_transform_run_beam_through_the_mixin():
-    from components.fast_transform.executor import Executor as TransformExecutor
-    from components.tfds_example_gen.executor import Executor as ExampleGenExecutor
+def _period_while(monkeypatch, owner, name: str) -> list[tuple]:
+    """Replaces `owner.name` with a recorder of the sampler's default period when called."""
+    seen: list[tuple] = []
+    monkeypatch.setattr(
+        owner, name, lambda *args: seen.append(statesampler.StateSampler.__init__.__defaults__)
+    )
+    return seen
 
-    for executor in (ExampleGenExecutor, TransformExecutor):
-        mixin = executor.__mro__.index(beam_state_sampling.ShortStateSamplingExecutor)
-        assert mixin < executor.__mro__.index(BaseBeamExecutor) - 1  # before the TFX class
+
+def test_the_local_runner_runs_every_component_with_the_short_period(monkeypatch):
+    from pipeline import local_runner
+
+    seen = _period_while(monkeypatch, local_runner.LocalDagRunner, "run")
+    local_runner.run_dag(pipeline=None)
+    assert seen == [(beam_state_sampling.SHORT_PERIOD_MS,)]
+    assert statesampler.StateSampler.__init__.__defaults__ == (
+        statesampler.DEFAULT_SAMPLING_PERIOD_MS,
+    )
+
+
+def test_each_kubeflow_task_runs_its_executor_with_the_short_period(monkeypatch):
+    from kubeflow import executor_entrypoint
+
+    seen = _period_while(monkeypatch, executor_entrypoint.kubeflow_v2_run_executor, "main")
+    args = argparse.Namespace(
+        json_serialized_invocation_args="{}", json_serialized_inputs_spec_args=""
+    )
+    executor_entrypoint.main((args, []))
+    assert seen == [(beam_state_sampling.SHORT_PERIOD_MS,)]
