@@ -12,13 +12,16 @@ import base64
 import itertools
 import json
 import os
-import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from websockets.sync.client import connect
@@ -56,42 +59,112 @@ def find_or_install_chromium() -> str | None:
 
 def visit(chromium: str, url: str, width: int = 1200, timeout: float = 60) -> PageVisit:
     """Loads `url` in a fresh headless Chromium profile and records what happened."""
-    with tempfile.TemporaryDirectory() as profile:
-        browser = subprocess.Popen(
-            [
-                chromium,
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--hide-scrollbars",
-                f"--window-size={width},900",
-                "--remote-debugging-port=0",
-                f"--user-data-dir={profile}",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            port = _devtools_port(browser, timeout)
-            return _visit(port, url, timeout)
-        finally:
-            browser.terminate()
-            browser.wait(timeout=30)
+    with running_chromium(chromium, width, timeout) as session:
+        return _visit(session.port, url, timeout)
 
 
-def _devtools_port(browser: subprocess.Popen, timeout: float) -> int:
-    """Chromium prints 'DevTools listening on ws://127.0.0.1:PORT/...' once it is ready."""
+@dataclass
+class ChromiumSession:
+    """A running headless Chromium: its DevTools port, process group and profile directory."""
+
+    port: int
+    process_group: int
+    profile: Path
+
+
+@contextmanager
+def running_chromium(
+    chromium: str, width: int = 1200, timeout: float = 60
+) -> Iterator[ChromiumSession]:
+    """Starts Chromium in a process group of its own and a fresh profile; on exit, ends every
+    process of that group before removing the profile.
+
+    Ending only the browser process is not enough: its zygote, storage and renderer
+    children outlive it for a moment and keep writing into the profile, so removing the
+    profile then fails at random (`OSError: Directory not empty: 'Default'`).
+    """
+    profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
+    log = tempfile.TemporaryFile()
+    browser = subprocess.Popen(
+        [
+            chromium,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            # The machine's network is closed: without these Chromium keeps trying to reach
+            # Google's hosts, and a page's only requests are those it makes itself.
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--window-size={width},900",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log,  # a file, not a pipe nobody drains once Chromium is up
+        start_new_session=True,
+    )
+    try:
+        port = _devtools_port(browser, profile, log, timeout)
+        yield ChromiumSession(port, browser.pid, profile)
+    finally:
+        _end_process_group(browser, timeout)
+        log.close()
+        shutil.rmtree(profile)
+
+
+def _devtools_port(browser: subprocess.Popen, profile: Path, log, timeout: float) -> int:
+    """Chromium writes its DevTools port into `<profile>/DevToolsActivePort` once it listens."""
+    active_port = profile / "DevToolsActivePort"
     deadline = time.monotonic() + timeout
-    for line in browser.stderr:
-        found = re.search(r"DevTools listening on ws://[^:]+:(\d+)/", line)
-        if found:
-            return int(found.group(1))
+    while time.monotonic() < deadline and browser.poll() is None:
+        lines = active_port.read_text().splitlines() if active_port.exists() else []
+        if lines and lines[0].isdigit():
+            return int(lines[0])
+        time.sleep(0.05)
+    log.seek(0)
+    tail = log.read().decode(errors="replace")[-2000:]
+    raise RuntimeError(f"chromium did not start its DevTools endpoint:\n{tail}")
+
+
+def _end_process_group(browser: subprocess.Popen, timeout: float) -> None:
+    """Asks the browser to quit, then kills what is left of its group and waits until it is gone."""
+    browser.terminate()
+    try:
+        browser.wait(timeout=timeout / 2)
+    except subprocess.TimeoutExpired:
+        pass
+    deadline = time.monotonic() + timeout
+    while live_processes_in_group(browser.pid):
+        try:
+            os.killpg(browser.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         if time.monotonic() > deadline:
-            break
-    raise RuntimeError("chromium did not start its DevTools endpoint")
+            raise RuntimeError(
+                f"chromium's processes {live_processes_in_group(browser.pid)} survived SIGKILL"
+            )
+        time.sleep(0.05)
+    browser.wait()
+
+
+def live_processes_in_group(group: int) -> list[int]:
+    """Pids of the processes of a process group that still run (zombies excluded: they write
+    nothing, and this machine's init may never reap an orphan)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        state, process_group = fields[0], int(fields[2])
+        if process_group == group and state not in ("Z", "X"):
+            found.append(int(stat.parent.name))
+    return found
 
 
 def _visit(port: int, url: str, timeout: float) -> PageVisit:

@@ -36,6 +36,15 @@ def test_the_watcher_sees_console_errors_remote_requests_and_broken_images(chrom
     assert visit.images[0]["width"] == 0
 
 
+def test_every_chromium_process_ends_before_its_profile_is_removed(chromium):
+    with browser.running_chromium(chromium) as session:
+        # the browser and its helpers (zygotes, network and storage services, renderers)
+        assert len(browser.live_processes_in_group(session.process_group)) > 1
+        assert (session.profile / "Default").is_dir()
+    assert browser.live_processes_in_group(session.process_group) == []
+    assert not session.profile.exists()
+
+
 @pytest.mark.e2e
 def test_the_report_opens_from_disk_with_every_figure_and_no_network(chromium, e2e_run, tmp_path):
     report = Path(e2e_run.summary["report"])
