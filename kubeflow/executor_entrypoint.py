@@ -16,6 +16,15 @@ This entrypoint takes the same arguments, and before handing over to TFX:
 It also tells TFX which class writes the KFP-native `system.HTML` artifact of the
 RunReport component: TFX otherwise reads a custom type's title as its import path.
 
+Outputs the launcher adds for itself are set aside before TFX sees them. Since KFP
+2.5.0 the driver gives every container task an `executor-logs` output of type
+`system.Artifact` (backend/src/v2/driver/driver.go, provisionOutputs; on by default,
+`--publish_logs=true`), into which the launcher tees the task's stdout and stderr and
+which it uploads and records itself. TFX builds a class for every output of the
+ExecutorInput and cannot import `system.Artifact`, so every task would fail at start.
+The launcher never needs such an output in the executor's output file
+(component/launcher_v2.go, uploadOutputArtifacts: it merges only what the file names).
+
 TFX's executor runs with Beam's short state-sampling period
 (components.beam_state_sampling). After it, this removes the GCS directory markers from the outputs
 (kubeflow/gcs_markers.py), which would break the next task's input download.
@@ -71,6 +80,31 @@ def restore_input_artifacts(
     return repairs
 
 
+def set_aside_launcher_outputs(executor_input: pipeline_spec_pb2.ExecutorInput) -> list[str]:
+    """Removes the outputs no TFX class writes (KFP's `executor-logs`, any other `system.*`
+    title TFX has no class for) from `executor_input`; returns one line each, for the log.
+
+    They stay the launcher's: it writes, uploads and records them whatever the executor's
+    output file says.
+    """
+    outputs = executor_input.outputs.artifacts
+    set_aside = [
+        key
+        for key, artifact_list in outputs.items()
+        if artifact_list.artifacts
+        and all(_is_launcher_owned(artifact.type) for artifact in artifact_list.artifacts)
+    ]
+    for key in set_aside:
+        del outputs[key]
+    return [f"{key} (left to the KFP launcher)" for key in sorted(set_aside)]
+
+
+def _is_launcher_owned(artifact_type: pipeline_spec_pb2.ArtifactTypeSchema) -> bool:
+    """A KFP system type that TFX maps to none of its classes (`system.Artifact`, ...)."""
+    title = _title(artifact_type)
+    return title.startswith("system.") and title not in compiler_utils.TITLE_TO_CLASS_PATH
+
+
 def splits_in_directory(uri: str) -> list[str]:
     """Split names of an artifact from its `Split-<name>` folders, sorted."""
     names = (entry.rstrip("/") for entry in fileio.listdir(uri))
@@ -90,6 +124,8 @@ def main(parsed_argv: tuple[argparse.Namespace, list[str]]) -> None:
         )
     for repair in restore_input_artifacts(executor_input, inputs_spec):
         logging.warning("repaired input artifact %s", repair)
+    for output in set_aside_launcher_outputs(executor_input):
+        logging.info("output artifact %s", output)
     args.json_serialized_invocation_args = json_format.MessageToJson(executor_input)
     with state_sampling_period(SHORT_PERIOD_MS):  # components.beam_state_sampling
         kubeflow_v2_run_executor.main((args, beam_args))

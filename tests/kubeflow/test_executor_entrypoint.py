@@ -148,3 +148,52 @@ def test_the_run_reports_kfp_html_artifact_is_built_as_our_tfx_class():
     )
     path = kubeflow_v2_entrypoint_utils._retrieve_class_path(compiled_type)  # noqa: SLF001
     assert import_utils.import_class_by_path(path) is HtmlReport
+
+
+def test_kfp_executor_logs_output_fails_tfx_and_is_left_to_the_launcher_by_ours(compiled, tmp_path):
+    """KFP >= 2.5.0 gives every container task an `executor-logs` output of type
+    `system.Artifact` (driver.go, provisionOutputs), which TFX cannot build a class for."""
+    executor_input = json.loads(_executor_input(tmp_path, {"instanceSchema": STATISTICS_TYPE}))
+    executor_input["inputs"]["artifacts"]["statistics"]["artifacts"][0]["metadata"][
+        "split_names"
+    ] = json.dumps(SPLITS)
+    logs = {"uri": str(tmp_path / "executor-logs"), "type": {"schemaTitle": "system.Artifact"}}
+    executor_input["outputs"]["artifacts"]["executor-logs"] = {"artifacts": [logs]}
+    argv = _schema_gen_argv(compiled, json.dumps(executor_input))
+
+    with pytest.raises(ImportError, match="Could not import system.Artifact"):
+        kubeflow_v2_run_executor.main(kubeflow_v2_run_executor._parse_flags(argv))
+    assert not (tmp_path / "schema" / "schema.pbtxt").exists()
+
+    executor_entrypoint.main(kubeflow_v2_run_executor._parse_flags(argv))
+    assert 'name: "label"' in (tmp_path / "schema" / "schema.pbtxt").read_text()
+    output = json.loads((tmp_path / "task" / "executor_output.json").read_text())
+    # The launcher uploads and records the log itself; the executor's file need not name it.
+    assert set(output["artifacts"]) == {"schema"}
+    assert not (tmp_path / "executor-logs").exists()
+
+
+def test_only_system_types_tfx_has_no_class_for_are_set_aside():
+    from google.protobuf import json_format
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    executor_input = json_format.ParseDict(
+        {
+            "outputs": {
+                "artifacts": {
+                    "executor-logs": {"artifacts": [{"type": {"schemaTitle": "system.Artifact"}}]},
+                    "metrics": {"artifacts": [{"type": {"schemaTitle": "system.Metrics"}}]},
+                    "report": {"artifacts": [{"type": {"schemaTitle": "system.HTML"}}]},
+                    "model": {"artifacts": [{"type": {"instanceSchema": "title: tfx.Model\n"}}]},
+                }
+            }
+        },
+        pipeline_spec_pb2.ExecutorInput(),
+    )
+    set_aside = executor_entrypoint.set_aside_launcher_outputs(executor_input)
+    assert set_aside == [
+        "executor-logs (left to the KFP launcher)",
+        "metrics (left to the KFP launcher)",
+    ]
+    # system.HTML is the RunReport's, written by our TFX class; tfx.Model is TFX's own.
+    assert set(executor_input.outputs.artifacts) == {"report", "model"}
