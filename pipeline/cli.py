@@ -122,10 +122,22 @@ def _add_models_commands(commands: argparse._SubParsersAction) -> None:
             default=config_lib.MLMD_GRPC_PORT,
             help="MLMD gRPC port [default: %(default)s]",
         )
+        # One KFP store holds every namespace's runs, and KFP names a pipeline's context
+        # after its name alone: the namespace is what keeps one team's models from another's.
+        action.add_argument(
+            "--kfp-namespace",
+            default="",
+            help="only models of runs in this Kubeflow profile namespace (with --mlmd-host); "
+            "default: the one namespace the store holds, or local runs",
+        )
     for action in (list_, show):
-        flags.add_config_arguments(action, sections=("runner",), fields=("output_dir", "verbose"))
+        flags.add_config_arguments(
+            action, sections=("runner",), fields=("output_dir", "pipeline_name", "verbose")
+        )
     for action in (promote, rollback):
-        flags.add_config_arguments(action, sections=_RUN_SECTIONS, fields=_SERVING_FIELDS)
+        flags.add_config_arguments(
+            action, sections=_RUN_SECTIONS, fields=(*_SERVING_FIELDS, "pipeline_name")
+        )
 
 
 def _run(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
@@ -268,13 +280,14 @@ def _models_output(config: config_lib.PipelineConfig, args: argparse.Namespace) 
         sqlite_path=config.metadata_path, host=args.mlmd_host, port=args.mlmd_port
     )
     db = store.connect(target)
+    scope = models.reader_scope(db, args.kfp_namespace, config.runner.pipeline_name)
     if args.models_command == "list":
-        records = models.list_models(db)
+        records = models.list_models(db, scope)
         if args.json:
             return commands.to_json([commands.model_summary(r) for r in records])
         return commands.format_table(records)
     if args.models_command == "show":
-        details = commands.show(db, args.model_id)
+        details = commands.show(db, args.model_id, scope)
         return commands.to_json(details) if args.json else commands.format_details(details)
     model_serving_dir = os.path.join(
         os.path.abspath(args.to or config.serving_dir), config.evaluation.model_name
@@ -282,10 +295,12 @@ def _models_output(config: config_lib.PipelineConfig, args: argparse.Namespace) 
     if args.models_command == "promote":
         model_id = args.model_id
         publication = commands.promote(
-            db, model_id, model_serving_dir, reason=args.reason, force=args.force
+            db, model_id, model_serving_dir, reason=args.reason, force=args.force, scope=scope
         )
     else:
-        record, publication = commands.rollback(db, model_serving_dir, reason=args.reason)
+        record, publication = commands.rollback(
+            db, model_serving_dir, reason=args.reason, scope=scope
+        )
         model_id = record.id
     if publication.action == commands.ALREADY_SERVING:
         return (

@@ -1,12 +1,13 @@
 """The history of every trained model, read from (and promotions written to) ML Metadata.
 
 Everything comes from TFX's own records: the Trainer's `model` output, the
-Evaluator's `evaluation`/`blessing` outputs and its inputs (`model`,
-`baseline_model`), the Pusher's `pushed_model` output. A promotion or rollback
-is recorded the same way a Pusher records a push: an Execution (of type
-`ModelPromotion`, with who, when, why) whose input is the Model and whose
-output is a PushedModel artifact. So one query shows pipeline pushes and
-manual promotions side by side, and any MLMD tool can follow the lineage.
+Evaluator's `evaluation`/`blessing` outputs and its inputs (`model`, and
+`baseline_model`, or on Kubeflow its `baseline` parameter), the Pusher's
+`pushed_model` output. A promotion or rollback is recorded the same way a
+Pusher records a push: an Execution (of type `ModelPromotion`, with who, when,
+why) whose input is the Model and whose output is a PushedModel artifact. So
+one query shows pipeline pushes and manual promotions side by side, and any
+MLMD tool can follow the lineage.
 
 Artifacts are matched by the event keys TFX components use (`model`,
 `blessing`, `pushed_model`, ...), not by execution type names, so the same
@@ -36,6 +37,7 @@ from core.metadata.store import (
     is_output,
     new_event,
     producer,
+    run_namespaces,
     run_of_execution,
     string_property,
 )
@@ -73,6 +75,7 @@ class ModelRecord:
     created_ms: int
     pipeline: str | None = None
     run_id: str | None = None
+    namespace: str = ""  # the KFP profile namespace of its run; "" for a local run
     profile: str | None = None
     trainer_id: int | None = None
     evaluation_uri: str | None = None
@@ -87,11 +90,52 @@ class ModelRecord:
         return os.path.join(self.uri, "Format-Serving")
 
 
-def list_models(store: MetadataStore) -> list[ModelRecord]:
-    """Every trained model with its evaluations and publications.
+@dataclass(frozen=True)
+class Scope:
+    """Whose models a reader sees: one namespace's, and one pipeline's or every pipeline's.
+
+    KFP keeps the runs of every namespace in one ML Metadata store and names the
+    pipeline context after the pipeline alone, so in a multi-user Kubeflow two teams'
+    pipelines of the same name share it; only a run's namespace tells them apart.
+    Local runs have no namespace ("").
+    """
+
+    namespace: str = ""
+    pipeline: str | None = None  # None: every pipeline
+
+    def admits(self, record: ModelRecord) -> bool:
+        return record.namespace == self.namespace and self.pipeline in (None, record.pipeline)
+
+    def describe(self) -> str:
+        where = f"namespace {self.namespace}" if self.namespace else "local runs"
+        return f"{where}, pipeline {self.pipeline}" if self.pipeline else where
+
+
+def reader_scope(store: MetadataStore, namespace: str, pipeline: str | None) -> Scope:
+    """The scope of a person's `models` command: `namespace` when given; otherwise the one
+    namespace the store holds (a local store, or single-user Kubeflow's `kubeflow`).
+
+    Raises:
+        RegistryError: no namespace given and the store holds runs of several.
+    """
+    if namespace:
+        return Scope(namespace, pipeline)
+    held = sorted(run_namespaces(store))
+    if len(held) > 1:
+        raise RegistryError(
+            "this ML Metadata store holds the runs of several namespaces ("
+            + ", ".join(n or "local runs" for n in held)
+            + "): pass --kfp-namespace NAMESPACE to see one team's models"
+        )
+    return Scope(held[0] if held else "", pipeline)
+
+
+def list_models(store: MetadataStore, scope: Scope | None = None) -> list[ModelRecord]:
+    """Every trained model (of `scope`, when given) with its evaluations and publications.
 
     Args:
         store: a connected store (see `core.metadata.store.connect`).
+        scope: only models whose run is in this namespace and pipeline; None: all.
 
     Returns:
         One record per Model artifact some execution output under the `model`
@@ -117,54 +161,68 @@ def list_models(store: MetadataStore) -> list[ModelRecord]:
             continue  # e.g. a baseline copy made on Kubeflow, not a trained model
         record = ModelRecord(id=model.id, uri=model.uri, created_ms=model.create_time_since_epoch)
         _read_producer(store, record, produced[model.id].execution_id)
+        if scope is not None and not scope.admits(record):
+            continue
         _read_consumers(store, record, consumed.get(model.id, []))
         records.append(record)
     return records
 
 
-def get_model(store: MetadataStore, model_id: int) -> ModelRecord:
+def get_model(store: MetadataStore, model_id: int, scope: Scope | None = None) -> ModelRecord:
     """One trained model by its MLMD artifact id.
 
     Args:
         store: a connected store.
         model_id: the Model artifact's id, as `models list` shows it.
+        scope: the model must belong to it (another team's model is not yours to promote).
 
     Returns:
         The model's record.
 
     Raises:
-        RegistryError: no trained model has that id.
+        RegistryError: no trained model has that id, or it is outside `scope`.
     """
     for record in list_models(store):
-        if record.id == model_id:
-            return record
+        if record.id != model_id:
+            continue
+        if scope is not None and not scope.admits(record):
+            owner = Scope(record.namespace, scope.pipeline and record.pipeline)
+            raise RegistryError(
+                f"model {model_id} belongs to {owner.describe()}, not to {scope.describe()}: "
+                "pass --kfp-namespace/--pipeline-name of its run to use it"
+            )
+        return record
     raise RegistryError(
         f"no trained model with id {model_id}: `python -m pipeline models list` shows the ids"
     )
 
 
-def latest_blessed_model(store: MetadataStore, pipeline_name: str) -> ModelRecord | None:
+def latest_blessed_model(
+    store: MetadataStore, pipeline_name: str, namespace: str = ""
+) -> ModelRecord | None:
     """The most recently trained blessed model of `pipeline_name` (the Resolver's choice).
 
     Args:
         store: a connected store, local or a cluster's.
         pipeline_name: only models trained by this pipeline qualify.
+        namespace: ...and only those of runs in this KFP namespace ("": local runs).
 
     Returns:
         The newest blessed model, or None when none was blessed yet.
     """
-    blessed = [r for r in list_models(store) if r.blessed and r.pipeline == pipeline_name]
+    blessed = [r for r in list_models(store, Scope(namespace, pipeline_name)) if r.blessed]
     return max(blessed, key=lambda r: (r.created_ms, r.id), default=None)
 
 
 def publication_history(
-    store: MetadataStore, model_serving_dir: str
+    store: MetadataStore, model_serving_dir: str, scope: Scope | None = None
 ) -> list[tuple[ModelRecord, Publication]]:
     """Everything published into `model_serving_dir`, by pushes and promotions alike.
 
     Args:
         store: a connected store.
         model_serving_dir: `<serving dir>/<model name>`, the parent of the versions.
+        scope: only models of this namespace and pipeline; None: all.
 
     Returns:
         (model, publication) pairs, by version, lowest first.
@@ -172,7 +230,7 @@ def publication_history(
     model_serving_dir = os.path.realpath(model_serving_dir)
     history = [
         (record, publication)
-        for record in list_models(store)
+        for record in list_models(store, scope)
         for publication in record.publications
         if os.path.realpath(os.path.dirname(publication.path)) == model_serving_dir
     ]
@@ -311,7 +369,8 @@ def _read_producer(store: MetadataStore, record: ModelRecord, execution_id: int)
     record.trainer_id = trainer.id
     custom_config = execution_parameters(trainer).get("custom_config") or {}
     record.profile = custom_config.get("profile")
-    record.pipeline, record.run_id = run_of_execution(store, trainer.id)
+    run = run_of_execution(store, trainer.id)
+    record.pipeline, record.run_id, record.namespace = run.pipeline, run.run_id, run.namespace
 
 
 def _read_consumers(store: MetadataStore, record: ModelRecord, execution_ids: list[int]) -> None:
@@ -327,7 +386,11 @@ def _read_consumers(store: MetadataStore, record: ModelRecord, execution_ids: li
             evaluation = io.outputs.get("evaluation")
             record.evaluation_uri = evaluation.uri if evaluation is not None else None
             baseline = io.inputs.get("baseline_model")
-            record.baseline_id = baseline.id if baseline is not None else None
+            record.baseline_id = (
+                baseline.id
+                if baseline is not None
+                else _looked_up_baseline_id(executions[execution_id])
+            )
         pushed = io.outputs.get("pushed_model")
         if pushed is not None and int_property(pushed, properties.PUSHED) == 1:
             record.publications.append(_publication(executions[execution_id], pushed))
@@ -350,6 +413,12 @@ def _publication(execution: mlmd.Execution, pushed: mlmd.Artifact) -> Publicatio
 
 
 # ---- small helpers ----
+
+
+def _looked_up_baseline_id(evaluator: mlmd.Execution) -> int | None:
+    """On Kubeflow the Evaluator gets the baseline BaselineLookup found as a parameter."""
+    found = execution_parameters(evaluator).get(properties.LOOKED_UP_BASELINE)
+    return found.get("model_id") if isinstance(found, dict) else None
 
 
 def _current_user() -> str:

@@ -37,6 +37,10 @@ RUN_CONTEXT_TYPES = ("pipeline_run", "system.PipelineRun")
 NODE_CONTEXT_TYPE = "node"  # TFX only, named "<pipeline name>.<node id>"
 KFP_TASK_NAME = "task_name"  # KFP's launcher names the task on its execution instead
 KFP_INPUTS = "inputs"  # KFP's driver records a task's parameters as one struct
+# KFP's root driver writes the run's namespace on its `system.PipelineRun` context
+# (backend/src/v2/metadata/client.go, GetPipeline); TFX's local runs have none. KFP names
+# the `system.Pipeline` context after the pipeline alone, so only this tells teams apart.
+RUN_NAMESPACE = "namespace"
 
 _GRPC_TIMEOUT_SECONDS = 10
 _INPUT_EVENTS = (mlmd.Event.INPUT, mlmd.Event.DECLARED_INPUT)
@@ -341,17 +345,36 @@ def pipeline_runs(store: metadata_store.MetadataStore, pipeline_name: str) -> li
     return sorted(runs, key=lambda c: (c.create_time_since_epoch, c.id))
 
 
-def run_of_execution(
-    store: metadata_store.MetadataStore, execution_id: int
-) -> tuple[str | None, str | None]:
-    """(pipeline name, run id) an execution belongs to; None for what is not recorded."""
+@dataclass(frozen=True)
+class RunOf:
+    """The pipeline, run and namespace an execution belongs to ("" where nothing is recorded:
+    a local run has no namespace)."""
+
+    pipeline: str | None = None
+    run_id: str | None = None
+    namespace: str = ""
+
+
+def run_of_execution(store: metadata_store.MetadataStore, execution_id: int) -> RunOf:
+    """The pipeline name, run id and namespace of an execution's run contexts."""
     pipeline = run = None
+    namespace = ""
     for context in store.get_contexts_by_execution(execution_id):
         if context.type in PIPELINE_CONTEXT_TYPES:
             pipeline = context.name
         elif context.type in RUN_CONTEXT_TYPES:
             run = context.name
-    return pipeline, run
+            namespace = string_property(context, RUN_NAMESPACE) or ""
+    return RunOf(pipeline, run, namespace)
+
+
+def run_namespaces(store: metadata_store.MetadataStore) -> set[str]:
+    """The namespaces of every run in the store ("" for runs without one: local runs)."""
+    return {
+        string_property(run, RUN_NAMESPACE) or ""
+        for type_name in RUN_CONTEXT_TYPES
+        for run in store.get_contexts_by_type(type_name)
+    }
 
 
 def node_name(

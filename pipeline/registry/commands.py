@@ -15,7 +15,7 @@ from typing import Any
 
 from core import serving_layout as serving
 from core.metadata import models
-from core.metadata.models import ModelRecord, Publication, RegistryError
+from core.metadata.models import ModelRecord, Publication, RegistryError, Scope
 from core.metadata.store import MetadataStore
 from pipeline import evaluation
 
@@ -100,21 +100,22 @@ def format_table(records: list[ModelRecord]) -> str:
     return "\n".join(lines)
 
 
-def show(db: MetadataStore, model_id: int) -> dict[str, Any]:
+def show(db: MetadataStore, model_id: int, scope: Scope | None = None) -> dict[str, Any]:
     """Everything known about one model: metrics per slice, thresholds, verdict, lineage.
 
     Args:
         db: a connected store.
         model_id: the Model artifact's id, as `models list` shows it.
+        scope: the namespace and pipeline the model must belong to.
 
     Returns:
         `model_summary` plus `thresholds`, `failed_thresholds`, `metrics_by_slice`
         and `lineage` (see `core.metadata.models.lineage`).
 
     Raises:
-        RegistryError: no trained model has that id.
+        RegistryError: no trained model has that id, or it is outside `scope`.
     """
-    record = models.get_model(db, model_id)
+    record = models.get_model(db, model_id, scope)
     details = model_summary(record)
     parameters = models.evaluator_parameters(db, record)
     details["thresholds"] = evaluation.describe_thresholds(parameters.get("eval_config") or {})
@@ -170,6 +171,7 @@ def promote(
     model_serving_dir: str,
     reason: str = "",
     force: bool = False,
+    scope: Scope | None = None,
 ) -> Publication:
     """Publishes a blessed model as the next version and records who, when and why.
 
@@ -180,6 +182,7 @@ def promote(
         reason: why, recorded in ML Metadata (required with `force`).
         force: publish even though the model is not blessed, or is already the
             latest version.
+        scope: the namespace and pipeline the model must belong to.
 
     Returns:
         The new publication (its version and path). A model that is already the
@@ -188,10 +191,10 @@ def promote(
         and nothing is recorded.
 
     Raises:
-        RegistryError: no trained model has that id, the model is not blessed
-            and `force` is not set, or `force` is set without a reason.
+        RegistryError: no trained model has that id (in `scope`), the model is not
+            blessed and `force` is not set, or `force` is set without a reason.
     """
-    record = models.get_model(db, model_id)
+    record = models.get_model(db, model_id, scope)
     if force and not reason.strip():
         raise RegistryError("--force needs --reason: say why an unblessed model goes to serving")
     if not record.blessed and not force:
@@ -207,7 +210,7 @@ def promote(
 
 
 def rollback(
-    db: MetadataStore, model_serving_dir: str, reason: str = ""
+    db: MetadataStore, model_serving_dir: str, reason: str = "", scope: Scope | None = None
 ) -> tuple[ModelRecord, Publication]:
     """Re-publishes the model that was served before the current one, as a new version.
 
@@ -219,6 +222,7 @@ def rollback(
         db: a store opened read-write.
         model_serving_dir: `<serving dir>/<model name>`; the version goes below it.
         reason: why, recorded in ML Metadata (default: which model and version it replaces).
+        scope: only the publications of this namespace's and pipeline's models count.
 
     Returns:
         (the model published again, its new publication).
@@ -226,7 +230,7 @@ def rollback(
     Raises:
         RegistryError: nothing was published to `model_serving_dir`, or only one model was.
     """
-    history = models.publication_history(db, model_serving_dir)
+    history = models.publication_history(db, model_serving_dir, scope)
     if not history:
         raise RegistryError(f"nothing was ever published to {model_serving_dir}")
     current, current_publication = history[-1]

@@ -55,11 +55,19 @@ class Recorder:
     """Records executions of one pipeline run the way `shape`'s orchestrator does."""
 
     def __init__(
-        self, store: metadata_store.MetadataStore, shape: Shape, pipeline: str, run_id: str
+        self,
+        store: metadata_store.MetadataStore,
+        shape: Shape,
+        pipeline: str,
+        run_id: str,
+        namespace: str = "",
     ):
+        """`namespace`: KFP's property of the run's context (local runs have none)."""
         self.store, self.shape, self.pipeline = store, shape, pipeline
         self.pipeline_context = self._context(shape.pipeline_context, pipeline)
-        self.run_context = self._context(shape.run_context, run_id)
+        self.run_context = self._context(
+            shape.run_context, run_id, {"namespace": namespace} if namespace else {}
+        )
 
     def artifact(self, type_name: str, uri: str, **custom: PropertyValue) -> mlmd.Artifact:
         """A new (unsaved) artifact of `type_name` (prefixed as the orchestrator does)."""
@@ -97,24 +105,29 @@ class Recorder:
             artifact.id = artifact_id
         return execution_id
 
-    def _context(self, type_name: str, name: str) -> mlmd.Context:
+    def _context(self, type_name: str, name: str, custom: dict | None = None) -> mlmd.Context:
         existing = self.store.get_context_by_type_and_name(type_name, name)
         if existing is not None:
             return existing
         type_id = self.store.put_context_type(mlmd.ContextType(name=type_name))
-        (context_id,) = self.store.put_contexts([mlmd.Context(type_id=type_id, name=name)])
+        context = mlmd.Context(type_id=type_id, name=name)
+        for key, value in (custom or {}).items():
+            set_property(context.custom_properties, key, value)
+        (context_id,) = self.store.put_contexts([context])
         return self.store.get_contexts_by_id([context_id])[0]
 
 
 def record_two_runs(
-    db: metadata_store.MetadataStore, shape: Shape, number: type, root: str
+    db: metadata_store.MetadataStore, shape: Shape, number: type, root: str, namespace: str = ""
 ) -> tuple[mlmd.Artifact, mlmd.Artifact]:
     """Pipeline `p`: run-1 trains a blessed model that is pushed; run-2 a worse one.
 
     `number` (int, float or str) is how numbers such as `blessed` are stored;
-    artifact URIs are under `root`. Returns the (good, worse) Model artifacts.
+    artifact URIs are under `root`; `namespace` is the runs' (KFP; their ids are then
+    `<namespace>/run-N`: KFP's run ids are unique). Returns the (good, worse) Model artifacts.
     """
-    first = Recorder(db, shape, "p", "run-1")
+    prefix = f"{namespace}/" if namespace else ""
+    first = Recorder(db, shape, "p", f"{prefix}run-1", namespace)
     good = first.artifact("Model", f"{root}/models/good")
     first.execution("Trainer", outputs={"model": good}, custom_config='{"profile": "sample"}')
     first.execution(
@@ -135,7 +148,7 @@ def record_two_runs(
         },
     )
     first.execution("Pusher", inputs={"model": good}, outputs={"pushed_model": pushed})
-    second = Recorder(db, shape, "p", "run-2")
+    second = Recorder(db, shape, "p", f"{prefix}run-2", namespace)
     worse = second.artifact("Model", f"{root}/models/worse")
     second.execution("Trainer", outputs={"model": worse}, custom_config='{"profile": "sample"}')
     second.execution(

@@ -50,3 +50,31 @@ def test_latest_blessed_model_finds_a_blessing_stored_as_any_number(tmp_path, sh
     good, _ = record_two_runs(db, shape, number, str(tmp_path))
     assert models.latest_blessed_model(db, "p").id == good.id
     assert models.latest_blessed_model(db, "another-pipeline") is None
+
+
+def test_one_kfp_store_keeps_each_namespaces_models_apart(tmp_path):
+    """KFP names the pipeline context after the pipeline alone: two teams running a pipeline of
+    the same name share it, and only each run's `namespace` tells their models apart."""
+    db = create_store(str(tmp_path / "metadata.sqlite"))
+    a_good, a_worse = record_two_runs(db, KFP, float, str(tmp_path / "a"), namespace="team-a")
+    b_good, _ = record_two_runs(db, KFP, float, str(tmp_path / "b"), namespace="team-b")
+    # team-b's blessed model is the newer one; team-a still sees its own.
+    assert models.latest_blessed_model(db, "p", "team-a").id == a_good.id
+    assert models.latest_blessed_model(db, "p", "team-b").id == b_good.id
+    assert models.latest_blessed_model(db, "p") is None  # local runs: none here
+    team_a = models.Scope("team-a", "p")
+    assert [r.id for r in models.list_models(db, team_a)] == [a_good.id, a_worse.id]
+    with pytest.raises(models.RegistryError, match="belongs to namespace team-b"):
+        models.get_model(db, b_good.id, team_a)
+    with pytest.raises(models.RegistryError, match="team-a, team-b.*--kfp-namespace"):
+        models.reader_scope(db, "", "p")
+    assert models.reader_scope(db, "team-b", None) == models.Scope("team-b", None)
+
+
+def test_a_store_of_one_namespace_needs_no_flag(tmp_path):
+    db = create_store(str(tmp_path / "metadata.sqlite"))
+    record_two_runs(db, KFP, float, str(tmp_path), namespace="kubeflow")  # single-user KFP
+    assert models.reader_scope(db, "", "p") == models.Scope("kubeflow", "p")
+    local = create_store(str(tmp_path / "local.sqlite"))
+    record_two_runs(local, TFX, int, str(tmp_path))
+    assert models.reader_scope(local, "", None) == models.Scope("", None)

@@ -77,7 +77,7 @@ def test_the_runs_of_a_pipeline_under_tfx_or_kfp_context_types(db, shape):
     trainer_id = second.execution("Trainer")
     assert [run.name for run in store.pipeline_runs(db, "p")] == ["run-1", "run-2"]
     assert store.pipeline_runs(db, "never-ran") == []
-    assert store.run_of_execution(db, trainer_id) == ("p", "run-2")
+    assert store.run_of_execution(db, trainer_id) == store.RunOf("p", "run-2", "")
     (trainer,) = db.get_executions_by_id([trainer_id])
     assert store.node_name(db, trainer, "p") == "Trainer"
     assert store.execution_state(trainer) == "complete"
