@@ -1,7 +1,7 @@
 """Custom properties on artifacts: what our components and TFX's record, read by the summary.
 
 The names are the contract between the writers (TfdsExampleGen,
-LatestBlessedModel) and the readers (the run summary, the report, the model
+BaselineLookup) and the readers (the run summary, the report, the model
 registry), so neither side has to import the other.
 """
 
@@ -17,10 +17,9 @@ CLASS_NAMES = "class_names"  # ["cat", "dog"]: the label's ClassLabel names, in 
 # The prepared files read, fingerprinted when the component ran (data_fingerprint).
 DATA_FINGERPRINT = "data_fingerprint"
 
-# On LatestBlessedModel's baseline Model artifact.
-BASELINE_FOUND = "baseline_found"  # 1: a blessed model was found and copied; 0: none yet
-SOURCE_MODEL_ID = "source_model_id"
-SOURCE_MODEL_URI = "source_model_uri"
+# BaselineLookup's answer on Kubeflow: its String output, and the Evaluator's parameter
+# of this name: JSON {"model_id": ..., "uri": ..., "run_id": ...}, "" when none is blessed.
+LOOKED_UP_BASELINE = "baseline"
 
 # On a PushedModel artifact (TFX's Pusher contract; promotions write the same).
 PUSHED = "pushed"

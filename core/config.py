@@ -26,6 +26,9 @@ BEAM_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
 MLMD_GRPC_PORT = 8080
 TRAINING_LOOPS = ("fit", "custom")
 MIXED_PRECISION_MODES = ("none", "float16", "bfloat16")
+# The Trainer's custom_config key naming where backups of unfinished trainings live
+# (default: a folder next to the Trainer's outputs; see trainer_module.run).
+RESUME_ROOT = "resume_root"
 # This project's setup.py when it runs from a checkout (an editable install), else "".
 _CHECKOUT_SETUP_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "setup.py")
 LOCAL_SETUP_FILE = _CHECKOUT_SETUP_FILE if os.path.isfile(_CHECKOUT_SETUP_FILE) else ""
@@ -231,6 +234,13 @@ class KubeflowConfig:
     )
     trainer_retries: int = _option(
         3, "retries of a Trainer pod that dies (a preempted node); each resumes its training"
+    )
+    # Argo stops retrying this long after the Trainer's FIRST attempt started, and gives a
+    # retried pod this deadline: it must cover the whole training, retries included.
+    trainer_max_hours: int = _option(
+        48,
+        "upper bound of the Trainer's run time, retries included, in hours: no retry starts, "
+        "and a retried pod is stopped, this long after its first attempt started",
     )
     gpu_node_selector: str = _option(
         "nvidia.com/gpu.present=true", "where GPU Trainers go: label=value,..."

@@ -10,7 +10,10 @@ TFX's compilation this module adds what the TFX compiler cannot express:
   Kubernetes `PlatformSpec` document that `kfp-kubernetes` writes, appended to the YAML;
 - per-task policies (`apply_task_policies`): no caching for the tasks that look at the
   world rather than at their inputs, a retry policy for the Trainer, CPU/memory
-  requests for the Beam-powered tasks, and the GPU count the Trainer must see.
+  requests for the Beam-powered tasks, and the GPU count the Trainer must see;
+- the baseline lookup's own namespace, from the pod's metadata (`fieldPathAsEnv`);
+- the producer task names of parameters passed between tasks, which TFX 1.16 writes
+  with a `_task` suffix no task has (`name_parameter_producers`).
 
 The Trainer's CPU, memory and accelerator limits are a `ResourceSpec`, which the TFX
 compiler does carry (`with_platform_config`).
@@ -28,6 +31,7 @@ from tfx.dsl.components.base.executor_spec import BeamExecutorSpec
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.orchestration.pipeline import Pipeline
 
+from components.latest_blessed_model.executor import NAMESPACE_ENV
 from core.config import ConfigError, KubeflowConfig, PipelineConfig
 from core.metadata.store import Target
 from kubeflow.config_checks import (
@@ -45,13 +49,20 @@ from trainer_module.devices import REQUIRED_GPUS_ENV
 CONTAINER_COMMAND = ("python", "-m", "kubeflow.executor_entrypoint")
 TRAINER_ID = "Trainer"
 PUSHER_ID = "Pusher"
+BASELINE_LOOKUP_ID = "BaselineLookup"
 # KFP's cache key is the input artifact ids, the parameters, the image and the command
 # (kubeflow/pipelines backend/src/v2/cacheutils/cache.go, GenerateCacheKey). These two
 # tasks have no input artifacts and constant parameters, yet their answer changes: the
-# prepared data, and the latest blessed model. Cached, every scheduled run after the
-# first would reuse the first run's examples (so nothing downstream re-runs) and its
-# "no baseline yet" answer.
-UNCACHED_TASKS = ("TfdsExampleGen", "LatestBlessedModel")
+# prepared data's fingerprint, and the latest blessed model. Cached, every scheduled run
+# after the first would keep the first run's answers. Each hands its answer on as a
+# parameter, so the tasks that read the data (TfdsExampleGen) and copy the baseline
+# (LatestBlessedModel) stay cached while the answer is the same, and with them
+# everything downstream: an unchanged scheduled run executes these two only.
+UNCACHED_TASKS = ("DataFingerprint", BASELINE_LOOKUP_ID)
+# What TFX 1.16's v2 step builder appends to a parameter's producer task name
+# (tfx/orchestration/kubeflow/v2/step_builder.py: `producer_component_id + '_task'`),
+# although it names each task after its component id.
+_TFX_PRODUCER_SUFFIX = "_task"
 ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
 
 _MEMORY_UNITS_IN_G = {
@@ -118,16 +129,32 @@ def trainer_retry_policy(kubeflow: KubeflowConfig) -> dict:
     """KFP's retryPolicy for the Trainer task: a preempted GPU node costs one epoch, not the run.
 
     A retried pod runs the same Trainer with the same inputs, so it finds the backup
-    of its last finished epoch under the pipeline root (`trainer_module.resume`) and
-    continues there. The first retry waits 30 s (time for the node pool to replace the
-    node), then 60 s, 120 s..., at most an hour in all (KFP's limit).
+    of its last finished epoch (`trainer_module.resume`) and continues there. The first
+    retry waits 30 s (time for the node pool to replace the node), then 60 s, 120 s...
+
+    `backoffMaxDuration` is `--trainer-max-hours`, and must cover the whole training.
+    KFP compiles it to Argo's `retryStrategy.backoff.maxDuration`
+    (backend/src/v2/compiler/argocompiler/container.go, from 2.4.1), which Argo measures
+    from the start of the FIRST attempt (workflow/controller/operator.go,
+    processNodeRetries): past it no retry starts, and a retried pod gets it as its
+    deadline (ARGO_DEADLINE) and is stopped there. The kfp SDK's default of one hour
+    would end every retry of a training that had run for an hour. Leaving it out does
+    not help: from KFP 2.14.0 an absent value compiles to "0", no retry at all.
+    The factor must be a whole number: from 2.14.0 Argo reads it as an integer.
     """
     return {
         "maxRetryCount": kubeflow.trainer_retries,
         "backoffDuration": "30s",
         "backoffFactor": 2.0,
-        "backoffMaxDuration": "3600s",
+        "backoffMaxDuration": f"{kubeflow.trainer_max_hours * 3600}s",
     }
+
+
+def own_namespace() -> dict:
+    """The baseline lookup's namespace from its pod's metadata (kfp-kubernetes'
+    `use_field_path_as_env`; KFP's driver applies it from 2.1.0, driver.go/k8s.go), so it
+    finds only its own team's models in KFP's shared ML Metadata store."""
+    return {"fieldPathAsEnv": [{"name": NAMESPACE_ENV, "fieldPath": "metadata.namespace"}]}
 
 
 def serving_volume(config: PipelineConfig) -> dict:
@@ -157,13 +184,25 @@ def build_kubeflow_pipeline(config: PipelineConfig) -> Pipeline:
         beam_pipeline_args=beam_pipeline_args(config),
         custom_label_validation=False,  # not compilable for KFP v2 (see create_pipeline)
         run_report=True,  # nobody is there after a cluster run: the report is an artifact
-        # TfdsExampleGen runs uncached on Kubeflow (UNCACHED_TASKS): its data fingerprint
-        # would be one moment's listing of the bucket, taken by the compiling machine.
-        fingerprint_remote_data=False,
+        # Compiled once, run on a schedule: each run fingerprints the data itself.
+        fingerprint_in_run=True,
+        # Every run has its own output folders: a run recovering a lost Trainer
+        # (`python -m kubeflow resume`) finds the backup in one place all runs share.
+        trainer_resume_root=shared_resume_root(config),
     )
     trainer = next(c for c in pipeline.components if c.id == TRAINER_ID)
     trainer.with_platform_config(trainer_resources(config.kubeflow))
     return pipeline
+
+
+def shared_resume_root(config: PipelineConfig) -> str:
+    """Where Trainers of every run back up unfinished trainings: `<pipeline root>/Trainer/.resume`.
+
+    The backup's key is the Trainer's inputs, configuration and code
+    (trainer_module.resume), so only a Trainer whose upstream tasks were cache hits of
+    the run it recovers, and whose recipe is the same, finds it.
+    """
+    return f"{config.pipeline_root.rstrip('/')}/Trainer/.resume"
 
 
 def compile_pipeline(config: PipelineConfig, output_path: str) -> str:
@@ -208,6 +247,7 @@ def write_pipeline_yaml(config: PipelineConfig, output_path: str) -> str:
     )
     pipeline_spec = runner.run(pipeline, write_out=False)["pipelineSpec"]
     pipeline_spec["defaultPipelineRoot"] = config.pipeline_root
+    name_parameter_producers(pipeline_spec)
     beam_tasks = [
         c.id for c in pipeline.components if isinstance(c.executor_spec, BeamExecutorSpec)
     ]
@@ -218,6 +258,7 @@ def write_pipeline_yaml(config: PipelineConfig, output_path: str) -> str:
         for node_id, platform_config in (
             (TRAINER_ID, trainer_placement(config.kubeflow)),
             (PUSHER_ID, serving_volume(config)),
+            (BASELINE_LOOKUP_ID, own_namespace()),
         )
         if platform_config
     }
@@ -233,6 +274,23 @@ def write_pipeline_yaml(config: PipelineConfig, output_path: str) -> str:
     with open(output_path, "w") as f:
         f.write(buffer.getvalue())
     return output_path
+
+
+def name_parameter_producers(pipeline_spec: dict) -> None:
+    """Names each parameter's producer by its task, as KFP's driver looks it up.
+
+    TFX 1.16 writes `<component id>_task` as the producer of a parameter passed from
+    one task to another, but names the task `<component id>`; KFP's driver then fails
+    with "producer task, X_task, not in tasks" (driver/resolve.go,
+    resolveUpstreamParameters).
+    """
+    tasks = pipeline_spec["root"]["dag"]["tasks"]
+    for task in tasks.values():
+        for parameter in task.get("inputs", {}).get("parameters", {}).values():
+            producer = parameter.get("taskOutputParameter", {})
+            name = producer.get("producerTask", "")
+            if name not in tasks and name.removesuffix(_TFX_PRODUCER_SUFFIX) in tasks:
+                producer["producerTask"] = name.removesuffix(_TFX_PRODUCER_SUFFIX)
 
 
 def apply_task_policies(

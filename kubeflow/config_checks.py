@@ -121,8 +121,12 @@ def kubeflow_problems(kubeflow: KubeflowConfig) -> list[str]:
             "give the cluster's MLMD gRPC service, e.g. metadata-grpc-service.kubeflow "
             f"{MLMD_GRPC_PORT}"
         )
-    if kubeflow.max_concurrency < 1:
-        problems.append(f"--max-concurrency {kubeflow.max_concurrency} must be at least 1")
+    for flag, count in (
+        ("max-concurrency", kubeflow.max_concurrency),
+        ("trainer-max-hours", kubeflow.trainer_max_hours),
+    ):
+        if count < 1:
+            problems.append(f"--{flag} {count} must be at least 1")
     return problems
 
 

@@ -19,16 +19,17 @@ from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
 from tfx.types import Channel, standard_artifacts
 
 from components.curated_schema_gen.component import CuratedSchemaGen
+from components.data_fingerprint.component import DataFingerprint
 from components.fast_transform.component import Transform
 from components.latest_blessed_model.component import (
-    EvaluatorWithOptionalBaseline,
-    LatestBlessedModel,
+    BaselineLookup,
+    EvaluatorWithLookedUpBaseline,
 )
 from components.tfds_example_gen.component import TfdsExampleGen
 from components.tfds_example_gen.executor import DATA_FINGERPRINT
 from components.versioned_pusher.component import VersionedPusher
 from core.code_fingerprint import CODE_FINGERPRINT_KEY, code_fingerprint
-from core.config import PipelineConfig
+from core.config import RESUME_ROOT, PipelineConfig
 from core.metadata.store import Target
 from pipeline.data_validation import SCHEMA_SPLITS, make_custom_validation_config
 from pipeline.evaluation import make_eval_config
@@ -88,7 +89,8 @@ def create_pipeline(
     baseline_lookup: Target | None = None,
     custom_label_validation: bool = True,
     run_report: bool = False,
-    fingerprint_remote_data: bool = True,
+    fingerprint_in_run: bool = False,
+    trainer_resume_root: str = "",
 ) -> Pipeline:
     """ExampleGen -> Statistics/Schema/Validator -> Transform -> Trainer -> Evaluator -> Pusher.
 
@@ -101,9 +103,9 @@ def create_pipeline(
             blessed model through a Resolver node (not executable on open-source
             Kubeflow Pipelines).
         baseline_lookup: with `include_resolver=False`, the MLMD store in which
-            a LatestBlessedModel component finds the baseline instead (on
-            Kubeflow: the cluster's metadata gRPC service). Neither: no
-            baseline, value thresholds only.
+            a BaselineLookup component finds the baseline instead (on Kubeflow:
+            the cluster's metadata gRPC service) and hands it to the Evaluator as a
+            parameter. Neither: no baseline, value thresholds only.
         custom_label_validation: whether ExampleValidator also runs the SQL check
             that every label is a known class. TFX 1.16's Kubeflow v2 compiler
             rejects the proto placeholder this check is passed as, so the
@@ -111,8 +113,12 @@ def create_pipeline(
         run_report: whether a last RunReport component writes the run report
             as an HTML artifact (on Kubeflow, where the KFP UI shows it; local
             runs write it after the pipeline, with the component timeline).
-        fingerprint_remote_data: list a gs:// data dir now for TfdsExampleGen's
-            cache key (local runs); Kubeflow runs it uncached instead.
+        fingerprint_in_run: a DataFingerprint task of each run fingerprints the
+            data for TfdsExampleGen's cache key (Kubeflow: compiled once, run on a
+            schedule); otherwise it is taken now, while the pipeline is built.
+        trainer_resume_root: where the Trainer backs up unfinished trainings; empty:
+            next to its outputs. Kubeflow gives each run its own output folders, so
+            a new run recovering a lost Trainer needs a place every run shares.
 
     Returns:
         The TFX Pipeline (nothing runs until an orchestrator runs it).
@@ -124,6 +130,14 @@ def create_pipeline(
     that code: an edited trainer re-runs the Trainer, not Transform.
     """
     data = config.data
+    fingerprint = None
+    if fingerprint_in_run:
+        fingerprint = DataFingerprint(
+            dataset_name=data.dataset_name,
+            data_dir=config.data_dir,
+            splits=data.splits(),
+            dataset_version=data.dataset_version,
+        )
     example_gen = TfdsExampleGen(
         dataset_name=data.dataset_name,
         dataset_version=data.dataset_version,
@@ -132,7 +146,9 @@ def create_pipeline(
         image_key=data.image_key,
         label_key=data.label_key,
         max_image_pixels=data.max_image_pixels,
-        fingerprint_remote_data=fingerprint_remote_data,
+        data_fingerprint=(
+            fingerprint.outputs["fingerprint"].future()[0].value if fingerprint else None
+        ),
     )
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
     # SchemaGen's inference, curated: file names and ids carry no domain, the label's is
@@ -176,38 +192,47 @@ def create_pipeline(
             "training": dataclasses.asdict(config.training),
             "profile": config.profile,  # recorded in MLMD for `models list`
             CODE_FINGERPRINT_KEY: code_fingerprint(_module(RUN_FN)),
+            **({RESUME_ROOT: trainer_resume_root} if trainer_resume_root else {}),
         },
     )
     components = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer]
+    if fingerprint is not None:
+        components.insert(0, fingerprint)
 
-    evaluator_class = Evaluator
-    baseline = None
-    if include_resolver:
-        resolver = Resolver(
-            strategy_class=LatestBlessedModelStrategy,
-            model=Channel(type=standard_artifacts.Model),
-            model_blessing=Channel(type=standard_artifacts.ModelBlessing),
-        ).with_id("latest_blessed_model_resolver")
-        components.append(resolver)
-        baseline = resolver.outputs["model"]
-    elif baseline_lookup is not None:
-        finder = LatestBlessedModel(
+    eval_config = make_eval_config(config.evaluation, data.num_classes)
+    if baseline_lookup is not None and not include_resolver:
+        lookup = BaselineLookup(
             pipeline_name=config.runner.pipeline_name,
             mlmd_host=baseline_lookup.host or "",
             mlmd_port=baseline_lookup.port,
             mlmd_sqlite_path=baseline_lookup.sqlite_path or "",
         )
-        components.append(finder)
-        baseline = finder.outputs["baseline_model"]
-        evaluator_class = EvaluatorWithOptionalBaseline
-
-    evaluator = evaluator_class(
-        examples=example_gen.outputs["examples"],
-        model=trainer.outputs["model"],
-        baseline_model=baseline,
-        eval_config=make_eval_config(config.evaluation, data.num_classes),
-        example_splits=["test"],
-    ).with_id("Evaluator")
+        components.append(lookup)
+        evaluator = EvaluatorWithLookedUpBaseline(
+            examples=example_gen.outputs["examples"],
+            model=trainer.outputs["model"],
+            baseline=lookup.outputs["baseline"].future()[0].value,
+            eval_config=eval_config,
+            example_splits=["test"],
+        )
+    else:
+        baseline = None
+        if include_resolver:
+            resolver = Resolver(
+                strategy_class=LatestBlessedModelStrategy,
+                model=Channel(type=standard_artifacts.Model),
+                model_blessing=Channel(type=standard_artifacts.ModelBlessing),
+            ).with_id("latest_blessed_model_resolver")
+            components.append(resolver)
+            baseline = resolver.outputs["model"]
+        evaluator = Evaluator(
+            examples=example_gen.outputs["examples"],
+            model=trainer.outputs["model"],
+            baseline_model=baseline,
+            eval_config=eval_config,
+            example_splits=["test"],
+        )
+    evaluator = evaluator.with_id("Evaluator")
     # Integer versions (1, 2, ...) written atomically; the node keeps the usual id.
     pusher = VersionedPusher(
         model=trainer.outputs["model"],

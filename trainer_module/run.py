@@ -14,13 +14,11 @@ from tfx.components.trainer.fn_args_utils import FnArgs
 from tfx.utils import io_utils as tfx_io_utils
 
 from core import features
-from core.config import WEIGHTS_NONE, TrainingConfig
+from core.config import RESUME_ROOT, WEIGHTS_NONE, TrainingConfig
 from trainer_module import autograph_rules, data, devices, model, resume, serving, training
 from trainer_module.progress import PROGRESS_LOGGER, EpochProgress
 
 HISTORY_FILE = "history.json"
-# custom_config key: where backups of unfinished trainings live (see `_backup_dir`).
-RESUME_ROOT = "resume_root"
 CLASS_NAMES_FILE = "class_names.txt"
 # Images whose statistics initialise a random base's BatchNorm layers.
 _CALIBRATION_IMAGES = 64

@@ -1,1 +1,1 @@
-"""The latest blessed model as an ordinary component output, for orchestrators without Resolvers."""
+"""The latest blessed model as a task's answer, for orchestrators without Resolvers."""

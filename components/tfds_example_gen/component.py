@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.dsl.placeholder import placeholder
 from tfx.proto import example_gen_pb2
 from tfx.types import channel, component_spec, standard_artifacts, standard_component_specs
 
 from components.tfds_example_gen import executor
-from components.tfds_example_gen.data_fingerprint import data_fingerprint
+from components.tfds_example_gen.data_fingerprint import data_fingerprint as fingerprint_files
 from core.code_fingerprint import CODE_FINGERPRINT_KEY, code_fingerprint
 
 
@@ -81,7 +82,7 @@ class TfdsExampleGen(base_beam_component.BaseBeamComponent):
         dataset_version: str = "",
         image_key: str = "image",
         label_key: str = "label",
-        fingerprint_remote_data: bool = True,
+        data_fingerprint: str | placeholder.Placeholder | None = None,
     ):
         """Declares the component; nothing is read until it runs.
 
@@ -93,9 +94,11 @@ class TfdsExampleGen(base_beam_component.BaseBeamComponent):
             dataset_version: e.g. "4.0.1"; empty for the newest prepared version.
             image_key: the dataset's image feature (encoded bytes).
             label_key: the dataset's integer label feature.
-            fingerprint_remote_data: list a remote `data_dir` (gs://...) now, for
-                the cache key. False where the component runs uncached anyway
-                (Kubeflow) and the compiling machine need not reach the bucket.
+            data_fingerprint: the fingerprint of the files it will read, for the cache
+                key. None: taken now, when the pipeline is built (local runs). On
+                Kubeflow, where the pipeline is built once and runs on a schedule, a
+                DataFingerprint task of each run takes it: pass its output
+                (`.future()[0].value`).
 
         Raises (when it runs, before the Beam job starts):
             DatasetUnavailableError, SplitError, FeatureKeyError (tfds_source): a
@@ -119,12 +122,12 @@ class TfdsExampleGen(base_beam_component.BaseBeamComponent):
             image_key=image_key,
             label_key=label_key,
             max_image_pixels=max_image_pixels,
-            data_fingerprint=data_fingerprint(
-                data_dir,
-                dataset_name,
-                dataset_version,
-                splits.values(),
-                read_remote=fingerprint_remote_data,
+            data_fingerprint=(
+                data_fingerprint
+                if data_fingerprint is not None
+                else fingerprint_files(
+                    data_dir, dataset_name, dataset_version, splits.values()
+                )
             ),
             code_fingerprint=code_fingerprint(executor.__name__),
             examples=channel.Channel(type=standard_artifacts.Examples),

@@ -9,10 +9,8 @@ TFX's cache key changes and ExampleGen runs again.
 
 It reads only file names, sizes and modification times (no file contents):
 cheap enough for every `run`. A remote data dir (gs://, s3://) is listed through
-TensorFlow's file systems, and only when asked (`read_remote`): a local run
-reading a bucket is fingerprinted like a local directory, while compiling for
-Kubeflow neither needs the bucket's credentials nor bakes one moment's listing
-into the YAML (Kubeflow runs TfdsExampleGen uncached instead).
+TensorFlow's file systems. On Kubeflow it is taken by a task of each run
+(components/data_fingerprint), never by the machine that compiles the pipeline.
 """
 
 from __future__ import annotations
@@ -24,9 +22,7 @@ from collections.abc import Iterable
 
 # TFDS's metadata files, next to the shards in a prepared version directory.
 _METADATA_FILES = ("dataset_info.json", "features.json")
-# A remote data dir (gs://, s3://) not listed from here (`read_remote=False`).
 _MARKER = "not-fingerprinted:"
-NOT_LOCAL = f"{_MARKER}remote-data-dir"
 NOT_PREPARED = f"{_MARKER}not-prepared"
 
 
@@ -75,7 +71,6 @@ def data_fingerprint(
     dataset_name: str,
     version: str,
     split_patterns: Iterable[str],
-    read_remote: bool = False,
 ) -> str:
     """Hashes the dataset version and the name, size and mtime of each selected file.
 
@@ -86,17 +81,12 @@ def data_fingerprint(
         split_patterns: TFDS split strings ("train[:40%]", "train+test"); the
             shards of the TFDS splits they name are fingerprinted, plus the
             dataset's metadata files.
-        read_remote: list a remote data dir (gs://...) through TensorFlow's
-            file systems; otherwise it gets the `NOT_LOCAL` marker.
 
     Returns:
-        A hex digest, or a `not-fingerprinted:` marker when the files cannot be
-        seen from here (remote or not prepared; preflight reports the latter).
+        A hex digest, or the `NOT_PREPARED` marker when the dataset is not prepared
+        there (preflight reports that).
     """
-    remote = "://" in data_dir
-    if remote and not read_remote:
-        return NOT_LOCAL
-    files = _RemoteFiles() if remote else _LocalFiles()
+    files = _RemoteFiles() if "://" in data_dir else _LocalFiles()
     version = _version(files, files.join(data_dir, dataset_name), version)
     if version is None:
         return NOT_PREPARED

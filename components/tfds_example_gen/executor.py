@@ -185,14 +185,13 @@ class Executor(StoredTfrecordsExecutor, BaseExampleGenExecutor):
         examples.set_string_custom_property(properties.TFDS_VERSION, str(builder.info.version))
         examples.set_string_custom_property(properties.TFDS_DATA_DIR, exec_properties[DATA_DIR])
         examples.set_string_custom_property(properties.TFDS_SPLITS, json.dumps(splits))
-        # Listed now, whether or not the cache key had it: on Kubeflow this task runs
-        # uncached and the Pusher tells a retrained model of the same data by it.
+        # Listed again now, as read: the files may have changed since the cache key's
+        # fingerprint was taken. The Pusher tells a retrained model of the same data by it.
         fingerprint = data_fingerprint(
             exec_properties[DATA_DIR],
             exec_properties[DATASET_NAME],
             str(builder.info.version),
             splits.values(),
-            read_remote=True,
         )
         if is_fingerprint(fingerprint):  # otherwise none: the Pusher compares bytes only
             examples.set_string_custom_property(properties.DATA_FINGERPRINT, fingerprint)

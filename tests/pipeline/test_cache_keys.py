@@ -17,7 +17,6 @@ import sys
 import pytest
 
 from components.tfds_example_gen.data_fingerprint import (
-    NOT_LOCAL,
     NOT_PREPARED,
     data_fingerprint,
     is_fingerprint,
@@ -151,11 +150,9 @@ def prepared_copy(sample_data_dir, tmp_path) -> str:
     return str(data_dir)
 
 
-def fingerprint_of(data_dir: str, version: str = "", read_remote: bool = False) -> str:
+def fingerprint_of(data_dir: str, version: str = "") -> str:
     data = PipelineConfig.for_profile("sample").data
-    return data_fingerprint(
-        data_dir, data.dataset_name, version, data.splits().values(), read_remote
-    )
+    return data_fingerprint(data_dir, data.dataset_name, version, data.splits().values())
 
 
 def test_the_data_fingerprint_changes_when_the_data_is_prepared_again(sample_data_dir, tmp_path):
@@ -175,7 +172,7 @@ def test_the_data_fingerprint_changes_when_the_data_is_prepared_again(sample_dat
     assert fingerprint_of(data_dir) != first
     assert fingerprint_of(str(tmp_path / "nowhere")) == NOT_PREPARED
     # Only a digest is recorded on the Examples for the Pusher, never a marker.
-    assert is_fingerprint(first) and not any(map(is_fingerprint, (NOT_PREPARED, NOT_LOCAL, "")))
+    assert is_fingerprint(first) and not any(map(is_fingerprint, (NOT_PREPARED, "")))
 
 
 def test_a_file_of_a_split_that_is_not_read_does_not_change_the_fingerprint(
@@ -205,11 +202,10 @@ def test_data_prepared_again_changes_the_cache_key_of_example_gen_only(sample_da
     assert {node for node in before if before[node] != after[node]} == {"TfdsExampleGen"}
 
 
-def test_a_remote_data_dir_is_fingerprinted_by_listing_it_when_asked(sample_data_dir):
+def test_a_remote_data_dir_is_fingerprinted_by_listing_it(sample_data_dir):
     """A bucket's data dir, listed through TensorFlow's file systems. TensorFlow's in-memory
     `ram://` file system stands in for gs:// here (same gfile calls, no network): the
-    same files give the same digest, and a rewritten shard changes it. Not asked
-    (compiling for Kubeflow): a marker, nothing is listed."""
+    same files give the same digest, and a rewritten shard changes it."""
     import tensorflow as tf
 
     bucket = "ram://bucket/tfds"
@@ -218,15 +214,14 @@ def test_a_remote_data_dir_is_fingerprinted_by_listing_it_when_asked(sample_data
         tf.io.gfile.makedirs(target)
         for name in files:
             tf.io.gfile.copy(os.path.join(folder, name), f"{target}/{name}", overwrite=True)
-    first = fingerprint_of(bucket, read_remote=True)
-    assert len(first) == 64 and fingerprint_of(bucket, read_remote=True) == first
-    assert fingerprint_of(bucket) == NOT_LOCAL
+    first = fingerprint_of(bucket)
+    assert len(first) == 64 and fingerprint_of(bucket) == first
     version_dir = f"{bucket}/cats_vs_dogs_sample/4.0.1"
     (shard,) = [name for name in tf.io.gfile.listdir(version_dir) if "-train." in name]
     with tf.io.gfile.GFile(f"{version_dir}/{shard}", "ab") as f:
         f.write(b"\0")
-    assert fingerprint_of(bucket, read_remote=True) != first
-    assert fingerprint_of("ram://elsewhere", read_remote=True) == NOT_PREPARED
+    assert fingerprint_of(bucket) != first
+    assert fingerprint_of("ram://elsewhere") == NOT_PREPARED
 
 
 def test_the_recipe_covers_every_component_the_trainer_depends_on_but_not_the_data(tmp_path):

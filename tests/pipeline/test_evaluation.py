@@ -68,10 +68,13 @@ def test_profiles_set_the_value_threshold_and_the_change_threshold():
 
 
 def test_without_resolver_the_baseline_comes_from_an_mlmd_lookup():
-    """The Kubeflow shape: LatestBlessedModel feeds the Evaluator's baseline (construction only)."""
+    """The Kubeflow shape: BaselineLookup's answer is the Evaluator's `baseline` parameter
+    (construction only; replayed in tests/kubeflow/test_kfp_replay.py)."""
+    from tfx.types import channel_utils
+
     from components.latest_blessed_model.component import (
-        EvaluatorWithOptionalBaseline,
-        LatestBlessedModel,
+        BaselineLookup,
+        EvaluatorWithLookedUpBaseline,
     )
     from core.metadata.store import Target
     from pipeline.create import create_pipeline
@@ -82,12 +85,15 @@ def test_without_resolver_the_baseline_comes_from_an_mlmd_lookup():
     )
     nodes = {c.id: c for c in pipeline.components}
     assert "latest_blessed_model_resolver" not in nodes
-    finder, evaluator = nodes["LatestBlessedModel"], nodes["Evaluator"]
-    assert isinstance(finder, LatestBlessedModel)
-    assert isinstance(evaluator, EvaluatorWithOptionalBaseline)
-    assert evaluator.inputs["baseline_model"].producer_component_id == "LatestBlessedModel"
-    assert finder.exec_properties["mlmd_host"] == "mlmd.kubeflow"
-    assert finder.exec_properties["pipeline_name"] == config.runner.pipeline_name
+    lookup, evaluator = nodes["BaselineLookup"], nodes["Evaluator"]
+    assert isinstance(lookup, BaselineLookup)
+    assert isinstance(evaluator, EvaluatorWithLookedUpBaseline)
+    assert "baseline_model" not in evaluator.inputs
+    placeholder = evaluator.exec_properties["baseline"]
+    baseline = channel_utils.unwrap_simple_channel_placeholder(placeholder)
+    assert (baseline.producer_component_id, baseline.output_key) == ("BaselineLookup", "baseline")
+    assert lookup.exec_properties["mlmd_host"] == "mlmd.kubeflow"
+    assert lookup.exec_properties["pipeline_name"] == config.runner.pipeline_name
     plain = create_pipeline(config, include_resolver=False)
     assert "baseline_model" not in {c.id: c for c in plain.components}["Evaluator"].inputs
 
