@@ -51,8 +51,16 @@ def main(argv: list[str] | None = None) -> int:
         "--limit", type=int, default=RUNS_LIMIT, help=f"newest runs shown [default: {RUNS_LIMIT}]"
     )
     commands.add_parser("unschedule", help="delete the recurring run created by `schedule`")
-    for command in commands.choices.values():
-        flags.add_config_arguments(command)
+    resume = commands.add_parser(
+        "resume",
+        help="finish a failed run: a new run of its pipeline version, cached up to what failed "
+        "(a lost Trainer resumes at its next epoch)",
+    )
+    resume.add_argument("run_id", metavar="RUN_ID", help="the failed run, from `runs`")
+    for name, command in commands.choices.items():
+        # `resume` restarts what a run was compiled with: it only needs to reach the API.
+        fields = ("kfp_host", "kfp_namespace", "verbose") if name == "resume" else None
+        flags.add_config_arguments(command, fields=fields)
         # A cluster runs the guide's recipe unless told otherwise.
         command.set_defaults(profile="full")
 
@@ -67,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    from kubeflow.client import KfpConnectionError, ScheduleExistsError
+    from kubeflow.client import KfpConnectionError, ResumeError, ScheduleExistsError
     from kubeflow.locations import check_cluster_locations
 
     try:
@@ -82,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     except config_lib.ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except (KfpConnectionError, ScheduleExistsError) as error:
+    except (KfpConnectionError, ScheduleExistsError, ResumeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
@@ -105,6 +113,10 @@ def _talk_to_cluster(config: config_lib.PipelineConfig, args: argparse.Namespace
         if replaced:
             print(f"replaced recurring run(s): {', '.join(replaced)}")
         print(f"recurring run: {recurring_run_id} (cron {config.kubeflow.cron!r})")
+        return 0
+    if args.command == "resume":
+        run_id, name = kfp_api.resume(connection, args.run_id)
+        print(f"run: {run_id} ({name})")
         return 0
     if args.command == "runs":
         runs = kfp_api.recent_runs(connection, config, args.limit)

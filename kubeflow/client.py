@@ -41,6 +41,15 @@ class ScheduleExistsError(RuntimeError):
     """`schedule` would create a second recurring run of this pipeline."""
 
 
+class ResumeError(RuntimeError):
+    """`resume` cannot start the run asked for; the message says why and what to do."""
+
+
+# A run in these states may be resumed; one still going must end first, one that
+# succeeded has nothing to resume (KFP v2beta1 RuntimeState).
+RESUMABLE_STATES = ("FAILED", "CANCELED")
+
+
 @dataclass
 class PipelineVersion:
     pipeline_id: str
@@ -161,6 +170,66 @@ def submit(
             pipeline_root=config.pipeline_root,
         )
     return run.run_id
+
+
+def resume(connection: Connection, run_id: str) -> tuple[str, str]:
+    """Starts a new run of the pipeline version a failed run executed, to finish its work.
+
+    The new run has the failed run's version, experiment and pipeline root. Every task
+    whose inputs did not change is a cache hit of the failed run (the data is
+    fingerprinted again, and is cached while unchanged); the Trainer finds the backup
+    of the last epoch the lost pod finished in the pipeline root, which all runs share,
+    and resumes at the next one. This is for what Argo's retries do not cover: a pod
+    lost with its node ("pod deleted", Argo phase Error, retried only where
+    `retryPolicy` is OnError or Always), retries used up, or a run canceled.
+
+    Args:
+        connection: from `connect`.
+        run_id: the failed (or canceled) run, as `python -m kubeflow runs` lists it.
+
+    Returns:
+        (the new run's id, its display name).
+
+    Raises:
+        ResumeError: the run is still going, succeeded, or was not started from an
+            uploaded pipeline version.
+        KfpConnectionError: the API refused or could not be reached.
+    """
+    client = connection.client
+    with _explained(connection.host):
+        try:
+            run = client.get_run(run_id)
+        except kfp_server_api.ApiException as error:
+            if error.status != 404:
+                raise
+            raise ResumeError(
+                f"no run {run_id!r}: `python -m kubeflow runs` lists the runs and their ids"
+            ) from None
+    if run.state not in RESUMABLE_STATES:
+        advice = (
+            "nothing to resume"
+            if run.state == "SUCCEEDED"
+            else "wait for it to end, or terminate it in the KFP UI first"
+        )
+        raise ResumeError(f"run {run_id} is {run.state}: {advice}")
+    version = run.pipeline_version_reference
+    if version is None or not version.pipeline_version_id:
+        raise ResumeError(
+            f"run {run_id} was not started from an uploaded pipeline version (a package "
+            "submitted directly): start it again with `python -m kubeflow submit`"
+        )
+    runtime = run.runtime_config
+    name = f"{run.display_name} (resumes {run_id})"
+    with _explained(connection.host):
+        started = client.run_pipeline(
+            experiment_id=run.experiment_id,
+            job_name=name,
+            pipeline_id=version.pipeline_id,
+            version_id=version.pipeline_version_id,
+            params=dict(getattr(runtime, "parameters", None) or {}),
+            pipeline_root=getattr(runtime, "pipeline_root", None),
+        )
+    return started.run_id, name
 
 
 def existing_schedules(connection: Connection, config: PipelineConfig) -> list[str]:

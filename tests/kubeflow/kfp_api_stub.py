@@ -109,6 +109,12 @@ class KfpApiStub(LoopbackServer):
             return 200, {"run_id": "run-1", **request.body, "state": "PENDING"}
         if (method, path) == ("GET", f"{API}/runs"):
             return 200, {"runs": self.runs, "total_size": len(self.runs)}
+        if method == "GET" and path.startswith(f"{API}/runs/"):
+            run_id = path.rsplit("/", 1)[1]
+            found = [run for run in self.runs if run["run_id"] == run_id]
+            if not found:
+                return 404, {"error": f"run {run_id} not found", "code": 5}
+            return 200, found[0]
         if (method, path) == ("POST", f"{API}/recurringruns"):
             return 200, {"recurring_run_id": "rr-1", **request.body}
         if (method, path) == ("GET", f"{API}/recurringruns"):

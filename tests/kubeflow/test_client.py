@@ -288,3 +288,74 @@ def test_service_account_token_file_is_sent_and_a_missing_one_is_named(
     monkeypatch.setenv("KF_PIPELINES_SA_TOKEN_PATH", str(tmp_path / "missing"))
     assert main(["runs", "--kfp-host", api.url]) == 1
     assert "KF_PIPELINES_SA_TOKEN_PATH=" in capsys.readouterr().err
+
+
+FAILED_RUN = {
+    "run_id": "run-7",
+    "display_name": "image-transfer-learning 2026-11-30 03:00:00",
+    "experiment_id": "exp-1",
+    "state": "FAILED",
+    "pipeline_version_reference": {"pipeline_id": "p-1", "pipeline_version_id": "pv-3"},
+    "runtime_config": {"parameters": {}, "pipeline_root": PIPELINE_ROOT},
+}
+
+
+def test_resume_starts_the_failed_runs_version_again_in_its_experiment(api, capsys):
+    """What the new run then does (cache hits, the Trainer resuming) is replayed in
+    tests/kubeflow/test_kfp_replay.py; here, the request kfp.Client sends."""
+    api.runs.append(FAILED_RUN)
+
+    assert main(["resume", "run-7", "--kfp-host", api.url]) == 0, capsys.readouterr().err
+
+    assert api.calls() == [
+        ("GET", f"{API}/healthz"),
+        ("GET", f"{API}/runs/run-7"),
+        ("POST", f"{API}/runs"),
+    ]
+    assert api.requests[-1].body == {
+        "experiment_id": "exp-1",
+        "display_name": "image-transfer-learning 2026-11-30 03:00:00 (resumes run-7)",
+        "pipeline_version_reference": {"pipeline_id": "p-1", "pipeline_version_id": "pv-3"},
+        "runtime_config": {"parameters": {}, "pipeline_root": PIPELINE_ROOT},
+    }
+    assert "run: run-1 (image-transfer-learning 2026-11-30 03:00:00 (resumes run-7))" in (
+        capsys.readouterr().out
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "says"),
+    [("SUCCEEDED", "nothing to resume"), ("RUNNING", "wait for it to end")],
+)
+def test_resume_refuses_a_run_that_did_not_fail_and_starts_nothing(api, capsys, state, says):
+    api.runs.append({**FAILED_RUN, "state": state})
+    assert main(["resume", "run-7", "--kfp-host", api.url]) == 1
+    assert f"error: run run-7 is {state}: {says}" in capsys.readouterr().err
+    assert ("POST", f"{API}/runs") not in api.calls()
+
+
+def test_resume_of_an_unknown_run_names_the_command_that_lists_runs(api, capsys):
+    assert main(["resume", "run-x", "--kfp-host", api.url]) == 1
+    error = capsys.readouterr().err
+    assert "no run 'run-x'" in error and "python -m kubeflow runs" in error
+
+
+def test_resume_as_a_user_types_it(api):
+    """In a subprocess, with only the flag a newcomer passes (the host from the environment)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    api.runs.append(FAILED_RUN)
+    process = subprocess.run(
+        [sys.executable, "-m", "kubeflow", "resume", "run-7"],
+        env={**os.environ, "KF_PIPELINES_ENDPOINT": api.url, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert process.returncode == 0, process.stderr
+    assert "\nrun: run-1 (image-transfer-learning" in process.stdout
+    assert ("POST", f"{API}/runs") in api.calls()
