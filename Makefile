@@ -9,7 +9,7 @@ UV := $(VENV)/bin/uv
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL ?= 1
 
-.PHONY: demo test bench install lock lock-gpu lint clean image-test
+.PHONY: demo test bench install lock lock-gpu lint clean image-test check-kfp-sources
 
 demo: $(VENV)/.installed
 	$(PY) -m pipeline generate-sample --if-missing
@@ -56,6 +56,12 @@ lock-gpu: $(VENV)/.installed
 # Docker daemon and debootstrap; not part of `make test`). See kubeflow/README.md.
 image-test: $(VENV)/.installed
 	tests/kubeflow/image_test.sh
+
+# Checks the cited evidence of every KFP release difference the Kubeflow replay models
+# against a clone of kubeflow/pipelines with its tags (not part of `make test`: CI has no
+# copy). Usage: make check-kfp-sources KFP_GIT=/path/to/pipelines/.git
+check-kfp-sources: $(VENV)/.installed
+	$(PY) -m tests.kubeflow.check_kfp_sources $(KFP_GIT)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

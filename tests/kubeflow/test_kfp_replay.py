@@ -1,32 +1,44 @@
-"""The compiled Kubeflow pipeline, replayed offline as KFP's backend would run it, three times.
+"""The compiled Kubeflow pipeline, replayed offline as the newest KFP release runs it.
 
-`tests/kubeflow/kfp_replay.py` plays KFP's driver, launcher and cache (ported from
-the Go backend) against a real ML Metadata store served over gRPC, and runs each
-task's exact container command. The history replayed here, in one store:
+`tests/kubeflow/kfp_replay.py` plays KFP's driver, launcher and cache (ported from the
+Go backend at the release tags of `kfp_releases.NEWEST`) and Argo's retry decision,
+against a real ML Metadata store served over gRPC, and runs each task's exact container
+command. Two teams, in the namespaces `team-a` and `team-b` of one Kubeflow, run the
+same pipeline (same name, same data) with their own buckets and serving volumes; one
+store, one KFP API server (one cache table). The history replayed:
 
-- `before-1`, while run 1 starts: the baseline lookup of the YAML as it was
-  compiled before (caching on for every task), on an empty store: nothing blessed.
-- `run-1`: the YAML as compiled now; blesses and pushes version 1.
-- `run-2`: the same pipeline with a worse Trainer (what a code change could do):
-  the data and the baseline are looked at again, run 1's model is the baseline,
-  the change threshold refuses the new model and nothing is published.
-- `run-3`, at the same time as run 2: run 1's YAML again with nothing changed, as
-  a schedule starts it: the data and the baseline are looked at again, the model
-  is retrained (other bytes), blessed against run 1's, and recognised as already
-  serving by its training identity: nothing new is published.
-- `before-2`, after both: the old YAML's baseline lookup again: served from KFP's
-  cache, it still answers "no baseline" although run 1's model is blessed; this is
-  what froze schedules before.
+1. at the same time:
+   - `before-1`: the baseline lookup of the YAML as it would be with caching on for
+     every task, on an empty store: nothing blessed;
+   - `a-1`: team A's first run: blesses and pushes A's version 1;
+   - `b-1`: team B's first run, whose Trainer pod is evicted after an epoch (Argo:
+     phase Failed, which the newest release's OnError policy does not retry);
+2. `b-1-resumed`: what `python -m kubeflow resume b-1` starts: a new run of B's
+   version; everything before the Trainer is a cache hit, the Trainer resumes at the
+   next epoch from its backup, B's model is blessed and pushed (newer than A's);
+3. at the same time, team A:
+   - `a-2`: a worse Trainer (what a code change could do): finds A's run 1 model as
+     baseline (not B's newer one), is refused by the change threshold;
+   - `a-3`: run 1's YAML again with nothing changed but the baseline (run 1's model
+     is blessed now): no training; the Evaluator judges the cached model against its
+     own blessed copy and it is recognised as already serving;
+4. at the same time:
+   - `a-4`: the schedule's next run, nothing changed at all: only the two look-ups run;
+   - `before-2`: the all-cached YAML's lookup again, served from the cache: it still
+     answers "no baseline" although models are blessed (what froze schedules before);
+5. a data shard is rewritten; `b-2`: team B's next run executes everything and finds
+   B's resumed model as its baseline.
 
-Sample profile with random weights, no fine-tuning, value threshold 0 (what is
-under test is the orchestration, not the accuracy); a local directory stands in
-for the bucket and for the serving volume.
+Sample profile with random weights, no fine-tuning, value threshold 0 (what is under
+test is the orchestration, not the accuracy); local directories stand in for the
+buckets and the serving volumes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,102 +51,120 @@ from core import artifact_properties as properties
 from core.config import PipelineConfig
 from core.metadata import models as registry
 from core.metadata import store
-from core.serving_layout import content_digest
+from core.serving_layout import versions
 from kubeflow.compile import UNCACHED_TASKS, write_pipeline_yaml
 from pipeline.cli import main as pipeline_main
 from pipeline.evaluation import metrics_by_slice
-from tests.kubeflow.kfp_replay import (
-    CompiledPackage,
-    KfpReplay,
-    RunResult,
-    cache_key,
-    fingerprint_of,
-)
+from tests.interrupted_runs import backup_of_epoch
+from tests.kubeflow.kfp_releases import NEWEST
+from tests.kubeflow.kfp_replay import CompiledPackage, KfpReplay, PodLoss, RunResult
 from tests.pipeline.mlmd_grpc_server import serve_sqlite
 
 pytestmark = pytest.mark.kfp_replay
 
 TASKS = {
-    "TfdsExampleGen", "LatestBlessedModel", "StatisticsGen", "SchemaGen", "ExampleValidator",
-    "Transform", "Trainer", "Evaluator", "Pusher", "RunReport",
+    "DataFingerprint", "BaselineLookup", "TfdsExampleGen", "StatisticsGen", "SchemaGen",
+    "ExampleValidator", "Transform", "Trainer", "Evaluator", "Pusher", "RunReport",
 }  # fmt: skip
+LOOKUPS = set(UNCACHED_TASKS)
 # The sample recipe's head stage (the one tests/conftest.py's e2e_run blesses at accuracy
 # >= 0.7; fine-tuning would add a minute and nothing to orchestrate), with the value
 # threshold at 0 so that only the change threshold can refuse a model.
 REPLAY_SETTINGS = {"min_accuracy": 0.0, "trainer_gpus": 0, "fine_tune_epochs": 0}
-# The head stays at its random initialisation, so the model guesses (tests/conftest.py).
+HEAD_EPOCHS = PipelineConfig.for_profile("sample").training.head_epochs
 # The e2e tests' worse model (tests/conftest.py): the head stays at its random start.
 WORSE_SETTINGS = {"head_learning_rate": 1e-9, "head_epochs": 1, "fine_tune_epochs": 0}
-BASELINE_LOOKUP = ("LatestBlessedModel",)
+BASELINE_LOOKUP = ("BaselineLookup",)
+TEAM_A, TEAM_B = "team-a", "team-b"
 
 
 @dataclass
-class Replayed:
+class Team:
+    namespace: str
     config: PipelineConfig
-    store_path: Path
-    port: int
-    package: CompiledPackage
-    before_1: RunResult
-    run_1: RunResult
-    run_2: RunResult
-    before_2: RunResult
-    run_3: RunResult
-
-    def db(self):
-        return store.connect(store.Target(sqlite_path=str(self.store_path)))
+    package: str
 
     @property
     def serving_dir(self) -> Path:
         return Path(self.config.model_serving_dir)
 
+    @property
+    def bucket(self) -> Path:
+        return Path(self.config.output_dir)
+
+
+@dataclass
+class Replayed:
+    store_path: Path
+    data_dir: Path
+    a: Team
+    b: Team
+    runs: dict[str, RunResult]
+    killed_after_epoch: int  # the last epoch b-1's Trainer backed up before its pod was lost
+    bucket_bytes_before_a_4: int
+    bucket_bytes_after_a_4: int
+
+    def db(self):
+        return store.connect(store.Target(sqlite_path=str(self.store_path)))
+
+    def __getitem__(self, run_id: str) -> RunResult:
+        return self.runs[run_id]
+
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory, sample_data_dir) -> Replayed:
     root = tmp_path_factory.mktemp("kfp_replay")
+    data_dir = root / "tfds"  # a copy: step 5 rewrites a shard
+    shutil.copytree(sample_data_dir, data_dir)
     store_path = root / "mlmd.sqlite"
     server, port = serve_sqlite(str(store_path))
-    config = PipelineConfig.for_profile(
-        "sample",
-        output_dir=str(root / "bucket"),
-        data_dir=sample_data_dir,
-        serving_dir=str(root / "serving"),
-        serving_pvc="replay-models",
-        kfp_mlmd_host="localhost",  # the pods' view of metadata-grpc-service
-        kfp_mlmd_port=port,
-        **REPLAY_SETTINGS,
-    )
-    package = write_pipeline_yaml(config, str(root / "pipeline.yaml"))
-    worse = write_pipeline_yaml(config.replace(**WORSE_SETTINGS), str(root / "worse.yaml"))
-    before = _cached_everywhere(package, root / "before.yaml")
-    workdir = root / "replay"  # one cache table for all packages, like one KFP API server
+    teams = {}
+    for namespace in (TEAM_A, TEAM_B):
+        config = PipelineConfig.for_profile(
+            "sample",
+            output_dir=str(root / namespace / "bucket"),
+            data_dir=str(data_dir),
+            serving_dir=str(root / namespace / "serving"),
+            serving_pvc=f"{namespace}-models",
+            kfp_mlmd_host="localhost",  # the pods' view of metadata-grpc-service
+            kfp_mlmd_port=port,
+            **REPLAY_SETTINGS,
+        )
+        package = write_pipeline_yaml(config, str(root / namespace / "pipeline.yaml"))
+        teams[namespace] = Team(namespace, config, package)
+    a, b = teams[TEAM_A], teams[TEAM_B]
+    worse = write_pipeline_yaml(a.config.replace(**WORSE_SETTINGS), str(root / "worse.yaml"))
+    before = _cached_everywhere(a.package, root / "before.yaml")
+    workdir = root / "replay"  # one cache table for all runs, like one KFP API server
+
+    def replay(package: str, namespace: str, run_id: str, **options) -> Callable[[], RunResult]:
+        return lambda: KfpReplay(package, port, workdir, namespace=namespace).run(run_id, **options)
+
+    evicted = PodLoss("Trainer", lambda: backup_of_epoch(b.bucket, 1), phase="Failed")
     try:
-        # Runs that overlap, as KFP lets runs of one pipeline do. before-1's lookup is over
-        # long before run 1 blesses its model (its Evaluator is the last task but two).
-        before_1, run_1 = _at_once(
-            lambda: KfpReplay(before, port, workdir).run("before-1", only=BASELINE_LOOKUP),
-            lambda: KfpReplay(package, port, workdir).run("run-1"),
+        runs = {}
+        runs["before-1"], runs["a-1"], runs["b-1"] = _at_once(
+            replay(before, TEAM_A, "before-1", only=BASELINE_LOOKUP),
+            replay(a.package, TEAM_A, "a-1"),
+            replay(b.package, TEAM_B, "b-1", lose=evicted),
         )
-        # A changed Trainer submitted while the schedule starts its next run: both baseline
-        # lookups are their runs' first tasks, done long before run 3 blesses its model (run
-        # 2's is refused), so both find run 1's.
-        run_2, run_3 = _at_once(
-            lambda: KfpReplay(worse, port, workdir).run("run-2"),
-            lambda: KfpReplay(package, port, workdir).run("run-3"),
+        killed_after = _last_backed_up_epoch(b.bucket)
+        # `python -m kubeflow resume b-1`: a new run of the same version (test_client.py).
+        runs["b-1-resumed"] = replay(b.package, TEAM_B, "b-1-resumed")()
+        runs["a-2"], runs["a-3"] = _at_once(
+            replay(worse, TEAM_A, "a-2"), replay(a.package, TEAM_A, "a-3")
         )
-        before_2 = KfpReplay(before, port, workdir).run("before-2", only=BASELINE_LOOKUP)
+        bytes_before = _size(a.bucket)
+        runs["a-4"], runs["before-2"] = _at_once(
+            replay(a.package, TEAM_A, "a-4"),
+            replay(before, TEAM_A, "before-2", only=BASELINE_LOOKUP),
+        )
+        bytes_after = _size(a.bucket)
+        _rewrite_a_shard(data_dir)
+        runs["b-2"] = replay(b.package, TEAM_B, "b-2")()
     finally:
         server.stop(None)
-    return Replayed(
-        config,
-        store_path,
-        port,
-        CompiledPackage.load(package),
-        before_1,
-        run_1,
-        run_2,
-        before_2,
-        run_3,
-    )
+    return Replayed(store_path, data_dir, a, b, runs, killed_after, bytes_before, bytes_after)
 
 
 def _at_once(*replays: Callable[[], RunResult]) -> list[RunResult]:
@@ -144,7 +174,7 @@ def _at_once(*replays: Callable[[], RunResult]) -> list[RunResult]:
 
 
 def _cached_everywhere(package: str, path: Path) -> str:
-    """The package as the compiler wrote it before: caching on for every task."""
+    """The package as it would be with caching on for every task (the look-ups too)."""
     documents = list(yaml.safe_load_all(Path(package).read_text()))
     for task in documents[0]["root"]["dag"]["tasks"].values():
         task["cachingOptions"] = {"enableCache": True}
@@ -152,32 +182,76 @@ def _cached_everywhere(package: str, path: Path) -> str:
     return str(path)
 
 
+def _last_backed_up_epoch(bucket: Path) -> int:
+    epochs = [n for n in range(1, HEAD_EPOCHS + 1) if backup_of_epoch(bucket, n)]
+    return max(epochs, default=0)
+
+
+def _size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def _rewrite_a_shard(data_dir: Path) -> None:
+    """The same bytes written again in place: a new modification time, as a re-preparation."""
+    (shard,) = data_dir.glob("cats_vs_dogs_sample/*/cats_vs_dogs_sample-train.tfrecord-*")
+    shard.write_bytes(shard.read_bytes())
+    stat = shard.stat()
+    os.utime(shard, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
 def _output(run: RunResult, task: str, key: str):
     return run.tasks[task].outputs[key]
+
+
+def _baseline_of(run: RunResult) -> dict | None:
+    """The baseline the run's Evaluator was given (BaselineLookup's answer), None for none."""
+    found = run.tasks["Evaluator"].executor_input.inputs.parameter_values["baseline"]
+    return json.loads(found.string_value) if found.string_value else None
 
 
 def _accuracies(replayed: Replayed) -> dict[str, dict]:
     """Each run's overall test metrics, for the message of a failed threshold assertion."""
     return {
-        run.run_id: metrics_by_slice(_output(run, "Evaluator", "evaluation").uri).get("overall")
-        for run in (replayed.run_1, replayed.run_2)
+        run_id: metrics_by_slice(_output(replayed[run_id], "Evaluator", "evaluation").uri).get(
+            "overall"
+        )
+        for run_id in ("a-1", "a-2")
     }
 
 
-# ---- run 1: what KFP's launcher leaves in ML Metadata ----
+def _models(replayed: Replayed, *flags: str) -> tuple[int, list[dict], str]:
+    """`python -m pipeline models list --json` over gRPC, as a person at a port-forward runs it."""
+    server, port = serve_sqlite(str(replayed.store_path))
+    try:
+        import contextlib
+        import io
+
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = pipeline_main(
+                ["models", "list", "--json", "--mlmd-host", "localhost", "--mlmd-port", str(port)]
+                + list(flags)
+            )
+    finally:
+        server.stop(None)
+    return code, json.loads(out.getvalue()) if code == 0 else [], err.getvalue()
+
+
+# ---- run a-1: what KFP's launcher leaves in ML Metadata ----
 
 
 def test_run_1_runs_every_task_blesses_and_pushes_version_1(replayed):
-    assert replayed.run_1.executed() == TASKS
-    blessing = _output(replayed.run_1, "Evaluator", "blessing")
-    pushed = _output(replayed.run_1, "Pusher", "pushed_model")
+    run_1 = replayed["a-1"]
+    assert run_1.executed() == TASKS
+    blessing = _output(run_1, "Evaluator", "blessing")
+    pushed = _output(run_1, "Pusher", "pushed_model")
     # The launcher turns every JSON number of TFX's output metadata into a double.
     assert blessing.custom_properties[properties.BLESSED].WhichOneof("value") == "double_value"
     assert store.int_property(blessing, properties.BLESSED) == 1
     assert store.int_property(pushed, properties.PUSHED) == 1
     assert store.string_property(pushed, properties.PUSHED_VERSION) == "1"
     published = store.string_property(pushed, properties.PUSHED_DESTINATION)
-    assert published == str(replayed.serving_dir / "1")
+    assert published == str(replayed.a.serving_dir / "1")
     assert os.path.isfile(os.path.join(published, "saved_model.pb"))
 
 
@@ -186,19 +260,43 @@ def test_metadata_has_kfp_type_names_contexts_and_event_keys(replayed):
     assert {c.type for c in db.get_contexts()} == {"system.Pipeline", "system.PipelineRun"}
     artifact_types = {t.name for t in db.get_artifact_types()}
     assert {"tfx.Examples", "tfx.Model", "tfx.ModelBlessing", "tfx.PushedModel"} <= artifact_types
+    assert "system.Artifact" in artifact_types  # each task's executor-logs
     execution_types = {t.name for t in db.get_execution_types()}
     assert execution_types == {"system.DAGExecution", "system.ContainerExecution"}
-    trainer = replayed.run_1.tasks["Trainer"]
+    trainer = replayed["a-1"].tasks["Trainer"]
     events = db.get_events_by_execution_ids([trainer.execution_id])
     inputs = {store.event_key(e) for e in events if store.is_input(e)}
     outputs = {store.event_key(e) for e in events if store.is_output(e)}
-    assert (inputs, outputs) == ({"examples", "transform_graph", "schema"}, {"model", "model_run"})
+    assert inputs == {"examples", "transform_graph", "schema"}
+    assert outputs == {"model", "model_run", "executor-logs"}
+
+
+def test_every_task_gets_the_drivers_executor_logs_output_and_its_log_is_recorded(replayed):
+    """KFP >= 2.5.0: every container task's ExecutorInput has `executor-logs` (type
+    system.Artifact); our entrypoint leaves it to the launcher, which uploads the log."""
+    for name, task in replayed["a-1"].tasks.items():
+        (logs,) = task.executor_input.outputs.artifacts["executor-logs"].artifacts
+        assert logs.type.schema_title == "system.Artifact"
+        assert logs.uri.endswith("/executor-logs-0")  # 2.16.1+: one log per retry
+        recorded = task.outputs["executor-logs"]
+        assert recorded.uri == logs.uri and os.path.isfile(recorded.uri), name
+        assert "executor-logs (left to the KFP launcher)" in Path(recorded.uri).read_text()
+
+
+def test_the_launcher_names_the_pod_and_the_root_dag_never_completes(replayed):
+    db = replayed.db()
+    (trainer,) = db.get_executions_by_id([replayed["a-1"].tasks["Trainer"].execution_id])
+    assert store.string_property(trainer, "namespace") == TEAM_A
+    assert store.string_property(trainer, "pod_name").startswith("a-1-trainer-")
+    assert store.string_property(trainer, "image") == ""  # nothing ever fills it
+    # 2.17.0 skips DAGs without `total_dag_tasks` (the root has none): RUNNING for ever.
+    assert replayed["a-1"].root_dag_state == "RUNNING"
 
 
 def test_upstream_artifacts_arrive_as_the_driver_hands_them_and_are_repaired(replayed):
-    statistics = replayed.run_1.tasks["StatisticsGen"]
+    statistics = replayed["a-1"].tasks["StatisticsGen"]
     (examples,) = statistics.executor_input.inputs.artifacts["examples"].artifacts
-    example_gen_output = _output(replayed.run_1, "TfdsExampleGen", "examples")
+    example_gen_output = _output(replayed["a-1"], "TfdsExampleGen", "examples")
     assert examples.name == str(example_gen_output.id)  # the MLMD id, as KFP names inputs
     assert examples.type.instance_schema == ""  # KFP does not hand the type over
     assert sorted(json.loads(examples.metadata["split_names"])) == ["eval", "test", "train"]
@@ -207,134 +305,183 @@ def test_upstream_artifacts_arrive_as_the_driver_hands_them_and_are_repaired(rep
 
 
 def test_outputs_live_under_the_run_root_in_a_directory_per_task(replayed):
-    model = _output(replayed.run_1, "Trainer", "model")
-    run_root = f"{replayed.config.pipeline_root}/image-transfer-learning/run-1/Trainer/"
+    model = _output(replayed["a-1"], "Trainer", "model")
+    run_root = f"{replayed.a.config.pipeline_root}/image-transfer-learning/a-1/Trainer/"
     assert model.uri.startswith(run_root) and model.uri.endswith("/model")
     assert os.path.isdir(os.path.join(model.uri, "Format-Serving"))
+    # 2.15.0+: the executor output file sits in the task root (on GCS: /gcs/...).
+    output_file = replayed["a-1"].tasks["Trainer"].executor_input.outputs.output_file
+    assert output_file.startswith(run_root) and os.path.isfile(output_file)
 
 
-# ---- run 2: a scheduled run looks at the data and the baseline again ----
+# ---- b-1 and its resumption: a Trainer pod lost without a retry ----
 
 
-def test_run_2_rechecks_data_and_baseline_instead_of_reusing_run_1(replayed):
-    run_2 = replayed.run_2
-    assert run_2.executed() == TASKS and not run_2.cached()
-    new_examples = _output(run_2, "TfdsExampleGen", "examples")
-    assert new_examples.id != _output(replayed.run_1, "TfdsExampleGen", "examples").id
-    for task in UNCACHED_TASKS:
-        assert run_2.tasks[task].fingerprint == ""  # caching off: never looked up
+def test_b_1s_trainer_pod_was_lost_after_an_epoch_and_argo_did_not_retry_it(replayed):
+    b_1 = replayed["b-1"]
+    trainer = b_1.tasks["Trainer"]
+    assert (b_1.failed_task, trainer.state, trainer.attempts) == ("Trainer", "LOST", 1)
+    assert 1 <= replayed.killed_after_epoch < HEAD_EPOCHS
+    # The compiled retry policy is there; Argo's OnError (KFP 2.17.0's manifests) does not
+    # retry a pod that failed with a message.
+    retry_policy = CompiledPackage.load(replayed.b.package).retry_policy("Trainer")
+    assert retry_policy["maxRetryCount"] == replayed.b.config.kubeflow.trainer_retries
+    # The launcher died with the pod: the execution stays RUNNING, with no outputs.
+    (execution,) = replayed.db().get_executions_by_id([trainer.execution_id])
+    assert store.execution_state(execution) == "running"
+    assert not {"Evaluator", "Pusher", "RunReport"} & set(b_1.tasks)  # Argo started no more
 
 
-def test_run_2_finds_run_1s_model_and_the_change_threshold_refuses_a_worse_one(replayed):
-    baseline = _output(replayed.run_2, "LatestBlessedModel", "baseline_model")
-    good_model = _output(replayed.run_1, "Trainer", "model")
-    assert store.int_property(baseline, properties.BASELINE_FOUND) == 1
-    assert store.int_property(baseline, properties.SOURCE_MODEL_ID) == good_model.id
-    blessing = _output(replayed.run_2, "Evaluator", "blessing")
-    assert store.string_property(blessing, "baseline_model") == baseline.uri
+def test_the_resumed_run_reuses_everything_before_the_trainer_which_resumes(replayed):
+    resumed = replayed["b-1-resumed"]
+    assert {"TfdsExampleGen", "StatisticsGen", "SchemaGen", "Transform"} <= resumed.cached()
+    assert LOOKUPS | {"Trainer", "Evaluator", "Pusher", "RunReport"} <= resumed.executed()
+    assert resumed.executed() == LOOKUPS | {"Trainer", "Evaluator", "Pusher", "RunReport"}
+    log = resumed.tasks["Trainer"].log.read_text()
+    assert f"resuming at epoch {replayed.killed_after_epoch + 1}/{HEAD_EPOCHS} (head stage)" in log
+    pushed = _output(resumed, "Pusher", "pushed_model")
+    assert store.int_property(pushed, properties.PUSHED) == 1
+    assert store.string_property(pushed, properties.PUSHED_VERSION) == "1"
+
+
+# ---- a-2 and a-3: the next runs of team A look at the data and the baseline again ----
+
+
+def test_team_as_runs_find_team_as_model_not_team_bs_newer_one(replayed):
+    good_model = _output(replayed["a-1"], "Trainer", "model")
+    b_model = _output(replayed["b-1-resumed"], "Trainer", "model")
+    assert b_model.create_time_since_epoch > good_model.create_time_since_epoch
+    assert _baseline_of(replayed["a-1"]) is None  # nothing blessed yet: value threshold only
+    for run_id in ("a-2", "a-3"):
+        baseline = _baseline_of(replayed[run_id])
+        assert (baseline["model_id"], baseline["uri"]) == (good_model.id, good_model.uri)
+
+
+def test_run_2_the_change_threshold_refuses_a_worse_model(replayed):
+    run_2 = replayed["a-2"]
+    assert {"Trainer", "Evaluator", "Pusher"} <= run_2.executed()
+    blessing = _output(run_2, "Evaluator", "blessing")
+    # TFMA read the baseline where run 1's Trainer wrote it: no copy in between.
+    good_model = _output(replayed["a-1"], "Trainer", "model")
+    assert store.string_property(blessing, "baseline_model") == good_model.uri
     # The value threshold is 0 here: only the change threshold can refuse it.
     assert store.int_property(blessing, properties.BLESSED) == 0, _accuracies(replayed)
-    assert store.int_property(_output(replayed.run_2, "Pusher", "pushed_model"), "pushed") == 0
-    assert sorted(os.listdir(replayed.serving_dir)) == ["1"]  # nothing new published
+    assert store.int_property(_output(run_2, "Pusher", "pushed_model"), "pushed") == 0
+    assert versions(str(replayed.a.serving_dir)) == [1]  # nothing new published
 
 
-# ---- run 3: the schedule's next run, nothing changed ----
-
-
-def test_an_unchanged_scheduled_run_retrains_on_a_fresh_baseline_and_publishes_nothing(
-    replayed,
-):
-    run_1, run_3 = replayed.run_1, replayed.run_3
-    assert run_3.executed() == TASKS and not run_3.cached()
-    # The data was looked at again: the same files, so the same fingerprint.
-    fingerprints = {
-        store.string_property(_output(run, "TfdsExampleGen", "examples"), "data_fingerprint")
-        for run in (run_1, run_3)
-    }
-    assert len(fingerprints) == 1 and "" not in fingerprints
-    # Not a frozen baseline: the lookup ran and found run 1's model (run 2's was refused).
-    baseline = _output(run_3, "LatestBlessedModel", "baseline_model")
-    good_model = _output(run_1, "Trainer", "model")
-    assert store.int_property(baseline, properties.SOURCE_MODEL_ID) == good_model.id
+def test_run_3_trains_nothing_and_is_judged_against_the_new_baseline(replayed):
+    run_1, run_3 = replayed["a-1"], replayed["a-3"]
+    # Same data (the same fingerprint, so ExampleGen is a cache hit) and the same recipe.
+    assert {"TfdsExampleGen", "Transform", "Trainer"} <= run_3.cached()
+    assert run_3.executed() == LOOKUPS | {"Evaluator", "Pusher", "RunReport"}
+    assert _output(run_3, "Trainer", "model").id == _output(run_1, "Trainer", "model").id
     assert store.int_property(_output(run_3, "Evaluator", "blessing"), properties.BLESSED) == 1
-    # Retrained, so not byte-identical; the training identity says it is the same model.
-    assert content_digest(_serving_model(run_3)) != content_digest(_serving_model(run_1))
-    pushed, first = (_output(run, "Pusher", "pushed_model") for run in (run_3, run_1))
-    identity = store.string_property(first, properties.TRAINING_IDENTITY)
-    assert identity and store.string_property(pushed, properties.TRAINING_IDENTITY) == identity
+    pushed = _output(run_3, "Pusher", "pushed_model")
     assert store.int_property(pushed, properties.PUSHED) == 0
     assert store.int_property(pushed, properties.ALREADY_SERVING_VERSION) == 1
-    assert sorted(os.listdir(replayed.serving_dir)) == ["1"]
 
 
-def _serving_model(run: RunResult) -> str:
-    return os.path.join(_output(run, "Trainer", "model").uri, "Format-Serving")
+# ---- a-4: the schedule's next run, nothing changed: seconds, not a training ----
 
 
-def test_models_list_reads_kfp_shaped_metadata_over_grpc(replayed, capsys):
-    server, port = serve_sqlite(str(replayed.store_path))
-    try:
-        code = pipeline_main(
-            ["models", "list", "--json", "--mlmd-host", "localhost", "--mlmd-port", str(port)]
-        )
-        out, err = capsys.readouterr()
-    finally:
-        server.stop(None)
-    assert code == 0, err
-    good, worse, again = sorted(json.loads(out), key=lambda model: model["run_id"])
-    assert (good["run_id"], worse["run_id"], again["run_id"]) == ("run-1", "run-2", "run-3")
+def test_an_unchanged_scheduled_run_executes_only_the_lookups_and_writes_almost_nothing(
+    replayed,
+):
+    a_3, a_4 = replayed["a-3"], replayed["a-4"]
+    assert a_4.executed() == LOOKUPS
+    assert a_4.cached() == TASKS - LOOKUPS
+    # The same artifacts as run 3's, and the same baseline: nothing new to key on.
+    assert _baseline_of(a_4) == _baseline_of(a_3)
+    for task, key in (("TfdsExampleGen", "examples"), ("Evaluator", "evaluation")):
+        assert _output(a_4, task, key).id == _output(a_3, task, key).id
+    grown = replayed.bucket_bytes_after_a_4 - replayed.bucket_bytes_before_a_4
+    assert 0 < grown < 1_000_000
+    print(
+        f"\ntask-seconds: a-4 (unchanged) {a_4.task_seconds():.1f}, "
+        f"b-2 (data changed) {replayed['b-2'].task_seconds():.1f}; a-4 wrote {grown} bytes"
+    )
+
+
+def test_uncached_lookups_are_never_looked_up_in_the_cache(replayed):
+    for run in (replayed["a-3"], replayed["a-4"]):
+        for task in UNCACHED_TASKS:
+            assert run.tasks[task].fingerprint == ""
+
+
+# ---- b-2: data changed, team B's baseline ----
+
+
+def test_a_rewritten_shard_makes_the_next_run_execute_everything(replayed):
+    b_2 = replayed["b-2"]
+    assert b_2.executed() == TASKS and not b_2.cached()
+    fingerprints = {
+        store.string_property(_output(run, "TfdsExampleGen", "examples"), "data_fingerprint")
+        for run in (replayed["b-1"], b_2)
+    }
+    assert len(fingerprints) == 2 and "" not in fingerprints
+
+
+def test_team_bs_next_run_finds_team_bs_model(replayed):
+    b_model = _output(replayed["b-1-resumed"], "Trainer", "model")
+    assert _baseline_of(replayed["b-2"])["model_id"] == b_model.id
+
+
+# ---- the registry, over gRPC, one namespace at a time ----
+
+
+def test_models_list_over_grpc_shows_one_namespace_and_asks_which_when_several(replayed):
+    code, _, error = _models(replayed)
+    assert code == 2
+    assert "team-a, team-b" in error and "--kfp-namespace" in error
+
+    code, team_a, error = _models(replayed, "--kfp-namespace", TEAM_A)
+    assert code == 0, error
+    good, worse = sorted(team_a, key=lambda model: model["run_id"])
+    assert (good["run_id"], worse["run_id"]) == ("a-1", "a-2")  # a-3's model is a-1's
+    assert {m["namespace"] for m in team_a} == {TEAM_A}
     assert good["pipeline"] == worse["pipeline"] == "image-transfer-learning"
     assert good["profile"] == "sample"  # from the parameters KFP keeps in `inputs`
     assert (good["blessed"], worse["blessed"]) == (True, False)
     assert [(p["version"], p["action"]) for p in good["publications"]] == [(1, "push")]
-    assert worse["publications"] == []
-    assert again["blessed"] and again["publications"] == []  # already serving: no second one
-    # On Kubeflow the baseline is LatestBlessedModel's copy, which names its source.
-    (baseline,) = replayed.db().get_artifacts_by_id([worse["baseline_id"]])
-    assert store.int_property(baseline, properties.SOURCE_MODEL_ID) == good["id"]
+    # On Kubeflow the baseline is the Evaluator's parameter, read back from KFP's `inputs`.
+    assert worse["baseline_id"] == good["id"]
+
+    code, team_b, _ = _models(replayed, "--kfp-namespace", TEAM_B)
+    assert {m["run_id"] for m in team_b} == {"b-1-resumed", "b-2"}
+
+    code, other_pipeline, _ = _models(replayed, "--kfp-namespace", TEAM_A, "--pipeline-name", "x")
+    assert code == 0 and other_pipeline == []
 
 
 def test_model_lineage_reads_the_parameters_kfp_recorded(replayed):
     db = replayed.db()
-    good = registry.get_model(db, _output(replayed.run_1, "Trainer", "model").id)
+    good = registry.get_model(db, _output(replayed["a-1"], "Trainer", "model").id)
     lineage = registry.lineage(db, good)
     assert lineage["dataset"]["name"] == "cats_vs_dogs_sample"
-    assert lineage["dataset"]["splits"]["train"] == replayed.config.data.train_split
+    assert lineage["dataset"]["splits"]["train"] == replayed.a.config.data.train_split
     assert lineage["trainer"]["run_fn"] == "trainer_module.run.run_fn"
 
 
-# ---- KFP's cache: why ExampleGen and LatestBlessedModel must not use it ----
+# ---- KFP's cache: why the look-ups must not use it ----
 
 
 def test_a_cached_baseline_lookup_keeps_answering_what_it_found_first(replayed):
-    first = replayed.before_1.tasks["LatestBlessedModel"]
-    again = replayed.before_2.tasks["LatestBlessedModel"]
+    first = replayed["before-1"].tasks["BaselineLookup"]
+    again = replayed["before-2"].tasks["BaselineLookup"]
     assert (first.state, again.state) == ("COMPLETE", "CACHED")
     assert again.fingerprint == first.fingerprint
-    (frozen,) = again.outputs.values()
-    assert frozen.id == first.outputs["baseline_model"].id
-    # Run 1's model is blessed by now, yet the cached answer is still "none".
-    assert store.int_property(frozen, properties.BASELINE_FOUND) == 0
-
-
-def test_cached_example_gen_would_have_made_run_2_a_copy_of_run_1(replayed):
-    """Same parameters, image and command: the same key, and from there the same input ids."""
-    keys = [
-        fingerprint_of(
-            cache_key(
-                run.tasks["TfdsExampleGen"].executor_input,
-                replayed.package.component("TfdsExampleGen"),
-                replayed.package.executor("TfdsExampleGen").container,
-                [],
-            )
-        )
-        for run in (replayed.run_1, replayed.run_2)
-    ]
-    assert keys[0] == keys[1]
+    assert _output(replayed["before-2"], "BaselineLookup", "baseline").id == (
+        first.outputs["baseline"].id
+    )
+    # Models are blessed by now, yet the cached answer (its output parameter) is still "".
+    (execution,) = replayed.db().get_executions_by_id([again.execution_id])
+    outputs = execution.custom_properties["outputs"].struct_value
+    assert outputs["baseline"] == ""
 
 
 def test_cached_tasks_fingerprint_their_inputs_by_mlmd_id(replayed):
-    statistics = [replayed.run_1.tasks["StatisticsGen"], replayed.run_2.tasks["StatisticsGen"]]
+    statistics = [replayed[run].tasks["StatisticsGen"] for run in ("a-1", "b-2")]
     assert all(t.fingerprint for t in statistics)
     assert statistics[0].fingerprint != statistics[1].fingerprint  # new examples, new key
 
@@ -343,12 +490,16 @@ def test_cached_tasks_fingerprint_their_inputs_by_mlmd_id(replayed):
 
 
 def test_promote_and_rollback_follow_the_pipelines_pushes_on_kfp_metadata(replayed, capsys):
-    good = _output(replayed.run_1, "Trainer", "model").id
-    worse = _output(replayed.run_2, "Trainer", "model").id
+    good = _output(replayed["a-1"], "Trainer", "model").id
+    worse = _output(replayed["a-2"], "Trainer", "model").id
+    b_model = _output(replayed["b-1-resumed"], "Trainer", "model").id
     server, port = serve_sqlite(str(replayed.store_path))
-    common = ["--mlmd-host", "localhost", "--mlmd-port", str(port)]
-    common += ["--to", replayed.config.serving_dir]
+    common = ["--mlmd-host", "localhost", "--mlmd-port", str(port), "--kfp-namespace", TEAM_A]
+    common += ["--serving-dir", replayed.a.config.serving_dir]
     try:
+        # Another team's model is not team A's to promote.
+        assert pipeline_main(["models", "promote", str(b_model), *common]) == 2
+        assert f"model {b_model} belongs to namespace {TEAM_B}" in capsys.readouterr().err
         for step in (
             ["promote", str(worse), "--force", "--reason", "canary"],
             ["rollback"],  # back to what the pipeline's Pusher published as version 1
@@ -356,9 +507,15 @@ def test_promote_and_rollback_follow_the_pipelines_pushes_on_kfp_metadata(replay
             assert pipeline_main(["models", *step, *common]) == 0, capsys.readouterr().err
     finally:
         server.stop(None)
-    history = registry.publication_history(replayed.db(), str(replayed.serving_dir))
+    history = registry.publication_history(
+        replayed.db(), str(replayed.a.serving_dir), registry.Scope(TEAM_A)
+    )
     assert [(p.version, record.id, p.action) for record, p in history] == [
         (1, good, "push"),
         (2, worse, "promote"),
         (3, good, "rollback"),
     ]
+
+
+def test_the_replay_is_the_newest_release():
+    assert NEWEST.name == "2.17" and "2.17.0" in NEWEST.tags
