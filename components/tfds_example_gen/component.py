@@ -125,9 +125,7 @@ class TfdsExampleGen(base_beam_component.BaseBeamComponent):
             data_fingerprint=(
                 data_fingerprint
                 if data_fingerprint is not None
-                else fingerprint_files(
-                    data_dir, dataset_name, dataset_version, splits.values()
-                )
+                else fingerprint_files(data_dir, dataset_name, dataset_version, splits.values())
             ),
             code_fingerprint=code_fingerprint(executor.__name__),
             examples=channel.Channel(type=standard_artifacts.Examples),

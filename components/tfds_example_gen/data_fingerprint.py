@@ -16,54 +16,15 @@ TensorFlow's file systems. On Kubeflow it is taken by a task of each run
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Iterable
+
+from core.storage import Files, files_for
 
 # TFDS's metadata files, next to the shards in a prepared version directory.
 _METADATA_FILES = ("dataset_info.json", "features.json")
 _MARKER = "not-fingerprinted:"
 NOT_PREPARED = f"{_MARKER}not-prepared"
-
-
-class _LocalFiles:
-    """The few file-system calls the fingerprint needs, on local paths."""
-
-    join = staticmethod(os.path.join)
-    listdir = staticmethod(os.listdir)
-    isdir = staticmethod(os.path.isdir)
-    exists = staticmethod(os.path.exists)
-
-    @staticmethod
-    def size_and_mtime(path: str) -> tuple[int, int]:
-        stat = os.stat(path)
-        return stat.st_size, stat.st_mtime_ns
-
-
-class _RemoteFiles:
-    """The same calls through TensorFlow's file systems (gs://, s3://, hdfs://, ram://)."""
-
-    def __init__(self):
-        import tensorflow as tf  # only for remote data: TFDS reads it the same way
-
-        self._gfile = tf.io.gfile
-
-    @staticmethod
-    def join(*parts: str) -> str:
-        return "/".join(part.rstrip("/") for part in parts)
-
-    def listdir(self, path: str) -> list[str]:
-        return [name.rstrip("/") for name in self._gfile.listdir(path)]
-
-    def isdir(self, path: str) -> bool:
-        return self._gfile.isdir(path)
-
-    def exists(self, path: str) -> bool:
-        return self._gfile.exists(path)
-
-    def size_and_mtime(self, path: str) -> tuple[int, int]:
-        stat = self._gfile.stat(path)
-        return stat.length, stat.mtime_nsec
 
 
 def data_fingerprint(
@@ -86,7 +47,7 @@ def data_fingerprint(
         A hex digest, or the `NOT_PREPARED` marker when the dataset is not prepared
         there (preflight reports that).
     """
-    files = _RemoteFiles() if "://" in data_dir else _LocalFiles()
+    files = files_for(data_dir)
     version = _version(files, files.join(data_dir, dataset_name), version)
     if version is None:
         return NOT_PREPARED
@@ -95,12 +56,12 @@ def data_fingerprint(
     digest = hashlib.sha256(version.encode())
     for name in sorted(files.listdir(version_dir)):
         if name in _METADATA_FILES or any(f"-{split}." in name for split in splits):
-            size, mtime = files.size_and_mtime(files.join(version_dir, name))
+            size, mtime = files.stat(files.join(version_dir, name))
             digest.update(f"\0{name}\0{size}\0{mtime}".encode())
     return digest.hexdigest()
 
 
-def _version(files: _LocalFiles | _RemoteFiles, dataset_dir: str, version: str) -> str | None:
+def _version(files: Files, dataset_dir: str, version: str) -> str | None:
     """The prepared version directory's name: `version`, or the newest one prepared."""
     if version:
         return version if files.isdir(files.join(dataset_dir, version)) else None
