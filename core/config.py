@@ -194,8 +194,9 @@ class RunnerConfig:
     )
     serving_dir: str = _option(
         "",
-        "where blessed models are published, with atomic rename (a local or mounted "
-        "directory, not a bucket); empty: <output dir>/serving",
+        "where blessed models are published as <model name>/<version>: a local or mounted "
+        "directory (atomic rename) or a bucket, gs://... or s3://... (saved_model.pb last, "
+        "verified); empty: <output dir>/serving",
     )
     beam_direct_running_mode: str = _option(
         "in_memory",
@@ -410,6 +411,11 @@ SECTION_OF_FIELD: dict[str, str] = {
 }
 
 
+# URI schemes TensorFlow's file systems read (s3:// needs tensorflow-io installed; ram:// is
+# TensorFlow's in-memory file system, for tests).
+URI_SCHEMES = ("gs", "s3", "ram")
+
+
 def is_remote_location(location: str) -> bool:
     """Whether `location` is a URI (gs://, s3://, ...) rather than a local path."""
     return re.match(r"^[a-z][a-z0-9+.-]*://", location) is not None
@@ -451,6 +457,17 @@ def _problems(config: PipelineConfig) -> list[str]:
             f"--image-size {data.image_size} is below {training.backbone}'s minimum input of "
             f"{BACKBONES[training.backbone].min_image_size}"
         )
+    for flag, location in (
+        ("output-dir", runner.output_dir),
+        ("data-dir", data.data_dir),
+        ("serving-dir", runner.serving_dir),
+    ):
+        scheme = location.split("://", 1)[0] if is_remote_location(location) else ""
+        if scheme and scheme not in URI_SCHEMES:
+            problems.append(
+                f"--{flag} {location!r}: {scheme}:// is not a file system this project reads; "
+                "use a local path, gs://BUCKET/... or s3://BUCKET/..."
+            )
     if data.max_image_pixels < 1:
         problems.append(f"--max-image-pixels {data.max_image_pixels} must be at least 1")
     if data.num_classes < 2:

@@ -158,7 +158,10 @@ def own_namespace() -> dict:
 
 
 def serving_volume(config: PipelineConfig) -> dict:
-    """The Pusher's mount of the serving volume, in kfp-kubernetes' KubernetesExecutorConfig."""
+    """The Pusher's mount of the serving volume, in kfp-kubernetes' KubernetesExecutorConfig
+    ({} for a bucket, which the Pusher writes through the network)."""
+    if not config.kubeflow.serving_pvc:
+        return {}
     return {
         "pvcMount": [{"constant": config.kubeflow.serving_pvc, "mountPath": config.serving_dir}]
     }

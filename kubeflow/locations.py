@@ -7,7 +7,7 @@ from core.config import ConfigError, PipelineConfig, is_remote_location
 
 def check_cluster_locations(config: PipelineConfig) -> None:
     """Raises ConfigError unless data and outputs are URIs (gs://...), not local paths,
-    and pushed models go to a mounted volume.
+    and pushed models go to a bucket or a mounted volume.
 
     Each task runs in its own pod: a local path would be a different, empty directory
     in every one of them, except where a volume is mounted (the Pusher's serving dir).
@@ -21,12 +21,19 @@ def check_cluster_locations(config: PipelineConfig) -> None:
         )
         if not is_remote_location(value)
     ]
-    if is_remote_location(config.serving_dir) or not config.kubeflow.serving_pvc:
+    if is_remote_location(config.serving_dir):
+        if config.kubeflow.serving_pvc:
+            problems.append(
+                f"--serving-pvc {config.kubeflow.serving_pvc!r} with the bucket --serving-dir "
+                f"{config.serving_dir!r}: a volume is mounted at a path; drop one of the two"
+            )
+    elif not config.kubeflow.serving_pvc:
         problems.append(
-            f"--serving-dir {config.runner.serving_dir or config.serving_dir!r}: on Kubeflow the "
-            "Pusher publishes each version by an atomic rename, which buckets lack; mount a "
-            "volume in its pod, e.g. --serving-dir /serving --serving-pvc MODELS_PVC (a "
-            "ReadWriteMany claim your model server mounts too)"
+            f"--serving-dir {config.runner.serving_dir or config.serving_dir!r}: every Kubeflow "
+            "pod has a disk of its own; publish to a bucket the model server reads, e.g. "
+            "--serving-dir gs://BUCKET/models, or to a volume mounted in the Pusher's pod, e.g. "
+            "--serving-dir /serving --serving-pvc MODELS_PVC (a ReadWriteMany claim your model "
+            "server mounts too)"
         )
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))

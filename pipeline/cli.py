@@ -19,6 +19,8 @@ _RUN_SECTIONS = ("data", "training", "evaluation", "runner")
 _RUN_FIELDS = flags.fields_of(*_RUN_SECTIONS, without=("sample_examples",))
 # Where pushed models are: `<serving dir>/<model name>/<version>`.
 _SERVING_FIELDS = ("output_dir", "serving_dir", "model_name", "verbose")
+# Blessed models `gc` keeps by default, besides those a serving version holds.
+GC_KEEP = 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     flags.add_config_arguments(report, sections=("runner",), fields=("output_dir", "verbose"))
 
     _add_models_commands(commands)
+    gc = commands.add_parser(
+        "gc",
+        help="remove the files of old runs; keeps served versions and their lineage, the "
+        "newest blessed models, what a running run uses (--dry-run lists what would go)",
+    )
+    add_gc_arguments(gc)
+    flags.add_config_arguments(
+        gc, sections=_RUN_SECTIONS, fields=(*_SERVING_FIELDS, "pipeline_name")
+    )
 
     args = parser.parse_args(argv)
     try:
@@ -78,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         "models": _models,
         "config": _show_config,
         "report": _report,
+        "gc": _gc,
     }[args.command](config, args)
 
 
@@ -105,12 +117,6 @@ def _add_models_commands(commands: argparse._SubParsersAction) -> None:
     for action in (list_, show):
         action.add_argument("--json", action="store_true", help="machine-readable output")
     for action in (promote, rollback):
-        action.add_argument(
-            "--to",
-            metavar="SERVING_DIR",
-            help="serving directory; versions go to SERVING_DIR/<model name>/<version> "
-            "(default: <output dir>/serving)",
-        )
         action.add_argument("--reason", default="", help="why (recorded in ML Metadata)")
     for action in (list_, show, promote, rollback):
         action.add_argument(
@@ -245,6 +251,49 @@ def _report(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def add_gc_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--keep` and `--dry-run`, shared with `python -m kubeflow gc`."""
+    parser.add_argument(
+        "--keep",
+        type=int,
+        default=GC_KEEP,
+        metavar="N",
+        help="blessed models kept besides the served ones, newest first (at least 1: the "
+        f"newest is the next run's baseline) [default: {GC_KEEP}]",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="list what would be removed, and its size"
+    )
+
+
+def _gc(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
+    from core.metadata import models, store
+    from pipeline import gc, run_lock
+
+    if args.keep < 1:
+        print(
+            f"error: --keep {args.keep}: keep at least 1 blessed model, the newest, which the "
+            "next run compares against",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        db = store.connect(store.Target(sqlite_path=config.metadata_path))
+        # One run at a time per output directory, and gc counts as one: what a run is
+        # writing is never collected under it.
+        with quiet_libraries(config.runner.verbose), run_lock.output_dir_lock(config.output_dir):
+            scope = models.Scope("", config.runner.pipeline_name)
+            collection = gc.collect(db, config, scope, args.keep, args.dry_run)
+    except run_lock.RunLockedError as error:
+        print(f"error: {error}; run gc once it has finished", file=sys.stderr)
+        return 1
+    except store.MetadataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(collection.format())
+    return 0
+
+
 def _show_config(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
     """What a run with the same flags would use: every field, after profile and flags."""
     resolved = config.to_dict()
@@ -289,9 +338,7 @@ def _models_output(config: config_lib.PipelineConfig, args: argparse.Namespace) 
     if args.models_command == "show":
         details = commands.show(db, args.model_id, scope)
         return commands.to_json(details) if args.json else commands.format_details(details)
-    model_serving_dir = os.path.join(
-        os.path.abspath(args.to or config.serving_dir), config.evaluation.model_name
-    )
+    model_serving_dir = config.model_serving_dir
     if args.models_command == "promote":
         model_id = args.model_id
         publication = commands.promote(

@@ -29,7 +29,7 @@ from components.tfds_example_gen.component import TfdsExampleGen
 from components.tfds_example_gen.executor import DATA_FINGERPRINT
 from components.versioned_pusher.component import VersionedPusher
 from core.code_fingerprint import CODE_FINGERPRINT_KEY, code_fingerprint
-from core.config import RESUME_ROOT, PipelineConfig
+from core.config import RESUME_ROOT, PipelineConfig, is_remote_location
 from core.metadata.store import Target
 from pipeline.data_validation import SCHEMA_SPLITS, make_custom_validation_config
 from pipeline.evaluation import make_eval_config
@@ -244,6 +244,12 @@ def create_pipeline(
         ),
         examples=example_gen.outputs["examples"],
         recipe_fingerprint=recipe_fingerprint(trainer),
+        # A bucket has no atomic rename: version numbers are claimed in the run's store.
+        claims=(
+            (baseline_lookup or Target(sqlite_path=config.metadata_path))
+            if is_remote_location(config.serving_dir)
+            else None
+        ),
     ).with_id("Pusher")
     components += [evaluator, pusher]
     if run_report:

@@ -1,10 +1,12 @@
-"""VersionedPusher's executor: blessed models only, next integer version, atomic rename.
+"""VersionedPusher's executor: blessed models only, next integer version, published whole.
 
 TFX's own Pusher names versions by Unix time and copies file by file into the
 final directory, so a model server can see a half-copied version. This one
 keeps the Pusher's contract (inputs, `pushed`/`pushed_destination`/
-`pushed_version` on the PushedModel artifact) and changes how the version
-directory is written, and one thing more: a model that is already the latest
+`pushed_version` on the PushedModel artifact, whose URI is the version published)
+and changes how the version directory is written (`core.serving_layout`: an atomic
+rename on a disk; in a bucket, verified copies whose numbers are claimed in ML
+Metadata), and one thing more: a model that is already the latest
 version is not published again. "Already" means the same content digest (a
 rerun whose Trainer came from cache) or the same training identity (a model
 retrained from the same data and recipe, as a scheduled Kubeflow run does,
@@ -25,10 +27,17 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import json_utils, proto_utils
 
 from core import artifact_properties as properties
+from core.config import MLMD_GRPC_PORT
+from core.metadata import models
+from core.metadata.store import Target, connect
 from core.serving_layout import publish_version, serving_version_of
 
 # Key of the component's custom_config.
 RECIPE_FINGERPRINT = "recipe_fingerprint"
+# Where version numbers in a bucket are claimed (empty for a local serving directory).
+MLMD_HOST = "mlmd_host"
+MLMD_PORT = "mlmd_port"
+MLMD_SQLITE_PATH = "mlmd_sqlite_path"
 
 
 class Executor(pusher_executor.Executor):
@@ -58,19 +67,30 @@ class Executor(pusher_executor.Executor):
         identity = training_identity(input_dict, exec_properties)
         if identity:
             pushed_model.set_string_custom_property(properties.TRAINING_IDENTITY, identity)
-        already = (
-            serving_version_of(model_path, serving_dir, identity)
-            if "://" not in serving_dir
-            else None
-        )
+        already = serving_version_of(model_path, serving_dir, identity)
         if already is not None:
             self._MarkNotPushed(pushed_model)
             pushed_model.set_int_custom_property(properties.ALREADY_SERVING_VERSION, already[0])
             pushed_model.set_string_custom_property(properties.ALREADY_SERVING_PATH, already[1])
             return
-        # The serving directory is the archive: no second copy into the artifact's URI.
-        version, path = publish_version(model_path, serving_dir, identity)
+        version, path = publish_version(
+            model_path, serving_dir, identity, claim=self._claims(serving_dir, exec_properties)
+        )
+        # The version published is the artifact: no second copy under the pipeline root.
+        pushed_model.uri = path
         self._MarkPushed(pushed_model, pushed_destination=path, pushed_version=str(version))
+
+    @staticmethod
+    def _claims(serving_dir: str, exec_properties: dict[str, Any]) -> models.Claim | None:
+        """Version claims in the configured ML Metadata store (needed for a bucket only)."""
+        target = Target(
+            sqlite_path=exec_properties.get(MLMD_SQLITE_PATH) or None,
+            host=exec_properties.get(MLMD_HOST) or None,
+            port=int(exec_properties.get(MLMD_PORT) or MLMD_GRPC_PORT),
+        )
+        if not (target.host or target.sqlite_path):
+            return None
+        return models.version_claims(connect(target), serving_dir)
 
 
 def training_identity(

@@ -19,9 +19,11 @@ from __future__ import annotations
 import getpass
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ml_metadata import errors
 from ml_metadata.proto import metadata_store_pb2 as mlmd
 
 from core import artifact_properties as properties
@@ -47,6 +49,9 @@ from core.metadata.store import (
 MODEL_TYPES = ("Model", "tfx.Model")
 PUSHED_MODEL_TYPE = "PushedModel"
 PROMOTION_TYPE = "ModelPromotion"
+# One context per version number taken in a serving directory: MLMD's unique context names
+# make taking one a compare-and-set that every publisher (Pusher, promote) sees.
+VERSION_CLAIM_TYPE = "ServingVersionClaim"
 
 
 class RegistryError(MetadataError):
@@ -83,6 +88,7 @@ class ModelRecord:
     blessed: bool | None = None  # None: never evaluated
     baseline_id: int | None = None
     publications: list[Publication] = field(default_factory=list)
+    removed: bool = False  # its files were removed by `gc` (the record stays)
 
     @property
     def serving_model_dir(self) -> str:
@@ -159,7 +165,12 @@ def list_models(store: MetadataStore, scope: Scope | None = None) -> list[ModelR
     for model in sorted(models, key=lambda a: a.id):
         if model.id not in produced:
             continue  # e.g. a baseline copy made on Kubeflow, not a trained model
-        record = ModelRecord(id=model.id, uri=model.uri, created_ms=model.create_time_since_epoch)
+        record = ModelRecord(
+            id=model.id,
+            uri=model.uri,
+            created_ms=model.create_time_since_epoch,
+            removed=model.state == mlmd.Artifact.DELETED,
+        )
         _read_producer(store, record, produced[model.id].execution_id)
         if scope is not None and not scope.admits(record):
             continue
@@ -298,6 +309,29 @@ def record_publication(
         contexts=[],
     )
     return execution_id
+
+
+Claim = Callable[[int], bool]
+
+
+def version_claims(store: MetadataStore, model_serving_dir: str) -> Claim:
+    """`claim(version)` for `core.serving_layout.publish_version`: True for the one publisher
+    that records `<model_serving_dir>/<version>` first, False for every other.
+
+    A bucket has no atomic rename, so two publishers that both see version 3 as the
+    highest would both write 4; the store's unique (type, name) of contexts settles it.
+    """
+
+    def claim(version: int) -> bool:
+        type_id = store.put_context_type(mlmd.ContextType(name=VERSION_CLAIM_TYPE))
+        name = f"{model_serving_dir.rstrip('/')}/{version}"
+        try:
+            store.put_contexts([mlmd.Context(type_id=type_id, name=name)])
+        except errors.AlreadyExistsError:
+            return False
+        return True
+
+    return claim
 
 
 def lineage(store: MetadataStore, record: ModelRecord) -> dict[str, Any]:

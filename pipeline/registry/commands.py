@@ -87,7 +87,7 @@ def format_table(records: list[ModelRecord]) -> str:
                 "-" if accuracy is None else f"{accuracy:.4f}",
                 f"{metrics['auc']:.4f}" if "auc" in metrics else "-",
                 _blessed_word(record.blessed),
-                _describe_versions(record.publications),
+                _describe_versions(record.publications) + (" (removed)" if record.removed else ""),
             ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -195,6 +195,11 @@ def promote(
             blessed and `force` is not set, or `force` is set without a reason.
     """
     record = models.get_model(db, model_id, scope)
+    if record.removed:
+        raise RegistryError(
+            f"model {model_id} was removed by `gc` (its files are gone; its record stays): "
+            "promote a model that was kept (`models list` marks removed ones), or train it again"
+        )
     if force and not reason.strip():
         raise RegistryError("--force needs --reason: say why an unblessed model goes to serving")
     if not record.blessed and not force:
@@ -254,7 +259,11 @@ def _publish(
     reason: str,
     forced: bool,
 ) -> Publication:
-    version, path = serving.publish_version(record.serving_model_dir, model_serving_dir)
+    version, path = serving.publish_version(
+        record.serving_model_dir,
+        model_serving_dir,
+        claim=models.version_claims(db, model_serving_dir),
+    )
     models.record_publication(db, record.id, action, version, path, reason, forced)
     return next(
         p for p in models.get_model(db, record.id).publications if os.path.samefile(p.path, path)

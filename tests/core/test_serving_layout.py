@@ -5,14 +5,19 @@ import signal
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from core.metadata import models
 from core.serving_layout import (
     DIGEST_FILE,
+    PublishError,
     content_digest,
     incomplete_copies,
+    model_files,
     publish_version,
+    recorded_digest,
     recorded_identity,
     remove_abandoned_copies,
     serving_version_of,
@@ -20,6 +25,7 @@ from core.serving_layout import (
 )
 from pipeline.predict import latest_model_dir
 from tests.conftest import REPO_ROOT
+from tests.core.metadata.records import create_store
 
 
 def make_saved_model(path, marker: str) -> str:
@@ -52,10 +58,89 @@ def test_a_directory_without_saved_model_pb_is_refused(tmp_path):
     assert versions(str(tmp_path / "serving")) == []
 
 
-def test_an_object_store_url_is_refused_rather_than_written_non_atomically(tmp_path):
-    model = make_saved_model(tmp_path / "model", "c")
-    with pytest.raises(ValueError, match="atomic"):
-        publish_version(model, "gs://bucket/serving/cats")
+# ---- a bucket (TensorFlow's in-memory ram:// file system stands in for gs://) ----
+
+
+@pytest.fixture
+def bucket(request):
+    """A fresh ram:// serving directory per test."""
+    import tensorflow as tf
+
+    path = f"ram://bucket-{request.node.name}/serving/cats"
+    yield path
+    if tf.io.gfile.exists(path.rsplit("/", 2)[0]):
+        tf.io.gfile.rmtree(path.rsplit("/", 2)[0])
+
+
+def claims(tmp_path, model_serving_dir: str, name: str = "mlmd.sqlite"):
+    return models.version_claims(create_store(str(tmp_path / name)), model_serving_dir)
+
+
+def test_a_bucket_version_is_verified_records_its_digest_and_has_saved_model_pb_last(
+    tmp_path, bucket
+):
+    model = make_saved_model(tmp_path / "model", "a")
+    assert publish_version(model, bucket, "data-1+recipe-1", claims(tmp_path, bucket)) == (
+        1,
+        f"{bucket}/1",
+    )
+    # The order a publication writes a version's files in: saved_model.pb last.
+    assert model_files(f"{bucket}/1")[-1] == "saved_model.pb"
+    assert recorded_digest(f"{bucket}/1") == content_digest(model) == content_digest(f"{bucket}/1")
+    assert recorded_identity(f"{bucket}/1") == "data-1+recipe-1"
+    # Already serving is read from the bucket.
+    assert serving_version_of(model, bucket) == (1, f"{bucket}/1")
+    retrained = make_saved_model(tmp_path / "retrained", "a, other bytes")
+    assert serving_version_of(retrained, bucket, "data-1+recipe-1") == (1, f"{bucket}/1")
+    assert versions(bucket) == [1]  # the hidden staging copy is gone
+
+
+def test_two_publishers_never_take_one_number_in_a_bucket(tmp_path, bucket):
+    """The number is claimed in ML Metadata before anything is written under it: a publisher
+    that saw version 1 as the next one but lost the claim takes 2, and threads that publish
+    at once each get their own number."""
+    model = make_saved_model(tmp_path / "model", "a")
+    first = claims(tmp_path, bucket)
+    assert first(1)  # another publisher claimed 1 and is still copying: nothing there yet
+    assert versions(bucket) == []
+    assert publish_version(model, bucket, claim=claims(tmp_path, bucket))[0] == 2
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        taken = list(
+            pool.map(
+                lambda i: publish_version(model, bucket, claim=claims(tmp_path, bucket))[0],
+                range(4),
+            )
+        )
+    assert sorted(taken) == [3, 4, 5, 6]
+    assert versions(bucket) == [2, 3, 4, 5, 6]
+
+
+def test_a_copy_that_does_not_match_the_model_is_not_left_under_a_versions_name(tmp_path, bucket):
+    """Here the staged copy changes while the number is being claimed (a stray writer)."""
+    import tensorflow as tf
+
+    model = make_saved_model(tmp_path / "model", "a")
+    claim = claims(tmp_path, bucket)
+
+    def claim_while_the_staged_copy_changes(version: int) -> bool:
+        (staging,) = [n for n in tf.io.gfile.listdir(bucket) if n.startswith(".incoming-")]
+        with tf.io.gfile.GFile(f"{bucket}/{staging.rstrip('/')}/saved_model.pb", "w") as f:
+            f.write("other bytes")
+        return claim(version)
+
+    with pytest.raises(PublishError, match="does not match the model"):
+        publish_version(model, bucket, claim=claim_while_the_staged_copy_changes)
+    assert versions(bucket) == []
+    assert tf.io.gfile.listdir(bucket) == []  # nor the staged copy
+
+
+def test_a_bucket_needs_a_claim_store_and_a_writable_bucket(tmp_path, bucket):
+    model = make_saved_model(tmp_path / "model", "a")
+    with pytest.raises(PublishError, match="claimed in ML Metadata"):
+        publish_version(model, bucket)
+    unreachable = "gs://no-such-bucket.invalid/serving/cats"  # no network here: unreachable
+    with pytest.raises(PublishError, match="cannot write to gs://no-such-bucket.invalid"):
+        publish_version(model, unreachable, claim=claims(tmp_path, unreachable))
 
 
 def test_a_publisher_killed_between_copy_and_rename_leaves_no_visible_version(tmp_path):

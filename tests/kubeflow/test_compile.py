@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import PipelineConfig
+from core.config import ConfigError, PipelineConfig
 from kubeflow.cli import main
 from kubeflow.compile import (
     CONTAINER_COMMAND,
@@ -245,3 +245,30 @@ def test_the_last_task_writes_the_run_report_as_an_html_artifact_the_kfp_ui_show
     )
     args = list(compiled.container("RunReport").args)
     assert args[1] == "pipeline.report.component.Executor"
+
+
+def test_a_bucket_serving_dir_needs_no_volume_and_the_pusher_claims_versions_in_the_clusters_mlmd(
+    tmp_path,
+):
+    from kubeflow.compile import compile_pipeline
+    from tests.kubeflow.kfp_replay import CompiledPackage
+
+    bucket = PipelineConfig.for_profile(
+        "full",
+        output_dir="gs://bucket/image-transfer",
+        data_dir="gs://bucket/tfds",
+        serving_dir="gs://bucket/models",
+        kfp_mlmd_host="mlmd.kubeflow.svc",
+    )
+    package = CompiledPackage.load(compile_pipeline(bucket, str(tmp_path / "p.yaml")))
+    assert package.kubernetes_config("Pusher") == {}  # nothing mounted
+    parameters = package.pipeline_spec.root.dag.tasks["Pusher"].inputs.parameters
+    assert parameters["mlmd_host"].runtime_value.constant.string_value == "mlmd.kubeflow.svc"
+    assert "gs://bucket/models/cats_vs_dogs" in (tmp_path / "p.yaml").read_text()
+    with pytest.raises(ConfigError, match="a volume is mounted at a path"):
+        compile_pipeline(bucket.replace(serving_pvc="models"), str(tmp_path / "q.yaml"))
+
+
+def test_a_scheme_no_file_system_reads_is_refused_naming_the_flag():
+    with pytest.raises(ConfigError, match="--serving-dir 'ftp://host/models': ftp://"):
+        PipelineConfig.for_profile("full", serving_dir="ftp://host/models")

@@ -91,10 +91,19 @@ def test_bucket_locations_stay_uris_and_local_paths_become_absolute(tmp_path):
         check_cluster_locations(local)
 
 
-def test_pushed_models_need_a_mounted_volume_not_a_bucket():
-    """The Pusher publishes by atomic rename: a bucket cannot, an unmounted pod path is lost."""
+def test_pushed_models_go_to_a_bucket_or_a_mounted_volume():
+    """A pod path without a claim is lost with the pod; a claim is mounted at a path, not a URI."""
     cluster = {"output_dir": "gs://b/run", "data_dir": "gs://b/tfds"}
-    for serving in ({}, {"serving_dir": "gs://b/serving", "serving_pvc": "models"}):
-        config = PipelineConfig.for_profile("full", **cluster, **serving)
-        with pytest.raises(ConfigError, match="--serving-dir .*--serving-pvc"):
-            check_cluster_locations(config)
+    unmounted = PipelineConfig.for_profile("full", **cluster, serving_dir="/models")
+    with pytest.raises(ConfigError, match="--serving-dir .*gs://BUCKET/models.*--serving-pvc"):
+        check_cluster_locations(unmounted)
+    # By default versions go next to the runs, in the bucket: <output dir>/serving.
+    check_cluster_locations(PipelineConfig.for_profile("full", **cluster))
+    both = PipelineConfig.for_profile(
+        "full", **cluster, serving_dir="gs://b/serving", serving_pvc="models"
+    )
+    with pytest.raises(ConfigError, match="--serving-pvc 'models' with the bucket"):
+        check_cluster_locations(both)
+    check_cluster_locations(
+        PipelineConfig.for_profile("full", **cluster, serving_dir="/models", serving_pvc="m")
+    )

@@ -80,7 +80,8 @@ def test_models_subcommands_show_only_their_options(capsys):
     for flag in KUBEFLOW_FLAGS + ("--head-epochs", "--dataset-name", "--to ", "--force"):
         assert flag not in listing
     promote = _help(cli.main, "models", "promote", capsys=capsys)
-    assert "--to SERVING_DIR" in promote and "--serving-dir" in promote
+    # One flag for where versions go: the run's own --serving-dir (no second name for it).
+    assert "--to " not in promote and "--serving-dir" in promote
     assert "--head-epochs" not in promote and "--image " not in promote
 
 

@@ -125,7 +125,7 @@ def test_promote_refuses_an_unblessed_model_unless_forced_with_a_reason(
     capsys, registry_dir, models, tmp_path
 ):
     serving = tmp_path / "serving"
-    common = ["--to", str(serving), "--output-dir", str(registry_dir)]
+    common = ["--serving-dir", str(serving), "--output-dir", str(registry_dir)]
     code, _, err = models_cli(capsys, "promote", str(models[1].id), *common)
     assert code == 2 and f"model {models[1].id} is not blessed" in err and "--force" in err
     code, _, err = models_cli(capsys, "promote", str(models[1].id), "--force", *common)
@@ -140,7 +140,7 @@ def test_promote_and_rollback_publish_new_versions_recorded_in_mlmd(
 ):
     good, worse = models
     serving = tmp_path / "serving"
-    common = ["--to", str(serving), "--output-dir", str(registry_dir)]
+    common = ["--serving-dir", str(serving), "--output-dir", str(registry_dir)]
     steps = [
         ("promote", str(good.id), "--reason", "first release"),
         ("promote", str(worse.id), "--force", "--reason", "canary of the untrained head"),
