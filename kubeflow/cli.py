@@ -16,8 +16,18 @@ if TYPE_CHECKING:
     from kubeflow import client as kfp_api
 from kubeflow.config_checks import check_kubeflow_config
 from pipeline import flags
+from pipeline.cli import add_gc_arguments
 
 RUNS_LIMIT = 10
+# The configuration fields a command reads, where it is not all of them.
+_CONNECTION_FIELDS = ("kfp_host", "kfp_namespace", "verbose")
+_COMMAND_FIELDS = {
+    # `resume` restarts what a run was compiled with: it only needs to reach the API.
+    "resume": _CONNECTION_FIELDS,
+    "gc": (
+        *_CONNECTION_FIELDS, "output_dir", "serving_dir", "model_name", "pipeline_name",
+    ),
+}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,10 +67,23 @@ def main(argv: list[str] | None = None) -> int:
         "(a lost Trainer resumes at its next epoch)",
     )
     resume.add_argument("run_id", metavar="RUN_ID", help="the failed run, from `runs`")
+    gc = commands.add_parser(
+        "gc",
+        help="remove the files of a namespace's old runs from the bucket, and the runs from "
+        "KFP (so that its cache forgets them); keeps served versions and their lineage",
+    )
+    add_gc_arguments(gc)
+    gc.add_argument(
+        "--mlmd-host", required=True, help="the cluster's MLMD gRPC service, e.g. a port-forward"
+    )
+    gc.add_argument(
+        "--mlmd-port",
+        type=int,
+        default=config_lib.MLMD_GRPC_PORT,
+        help="its port [default: %(default)s]",
+    )
     for name, command in commands.choices.items():
-        # `resume` restarts what a run was compiled with: it only needs to reach the API.
-        fields = ("kfp_host", "kfp_namespace", "verbose") if name == "resume" else None
-        flags.add_config_arguments(command, fields=fields)
+        flags.add_config_arguments(command, fields=_COMMAND_FIELDS.get(name))
         # A cluster runs the guide's recipe unless told otherwise.
         command.set_defaults(profile="full")
 
@@ -114,6 +137,8 @@ def _talk_to_cluster(config: config_lib.PipelineConfig, args: argparse.Namespace
             print(f"replaced recurring run(s): {', '.join(replaced)}")
         print(f"recurring run: {recurring_run_id} (cron {config.kubeflow.cron!r})")
         return 0
+    if args.command == "gc":
+        return _gc(config, args, connection)
     if args.command == "resume":
         run_id, name = kfp_api.resume(connection, args.run_id)
         print(f"run: {run_id} ({name})")
@@ -130,6 +155,35 @@ def _talk_to_cluster(config: config_lib.PipelineConfig, args: argparse.Namespace
         print(f"error: no recurring run named {kfp_api.schedule_name(config)!r}", file=sys.stderr)
         return 1
     print(f"deleted recurring run(s): {', '.join(deleted)}")
+    return 0
+
+
+def _gc(
+    config: config_lib.PipelineConfig, args: argparse.Namespace, connection: kfp_api.Connection
+) -> int:
+    from core.metadata import models, store
+    from kubeflow import client as kfp_api
+    from pipeline import gc
+
+    if args.keep < 1:
+        print(f"error: --keep {args.keep}: keep at least 1 blessed model", file=sys.stderr)
+        return 2
+    try:
+        db = store.connect(store.Target(host=args.mlmd_host, port=args.mlmd_port))
+        scope = models.reader_scope(db, config.kubeflow.kfp_namespace, config.runner.pipeline_name)
+        collection = gc.collect(
+            db,
+            config,
+            scope,
+            args.keep,
+            args.dry_run,
+            forget_runs=lambda runs: kfp_api.delete_runs(connection, runs),
+        )
+    except store.MetadataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{scope.describe()}:")
+    print(collection.format())
     return 0
 
 

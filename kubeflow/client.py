@@ -232,6 +232,23 @@ def resume(connection: Connection, run_id: str) -> tuple[str, str]:
     return started.run_id, name
 
 
+def delete_runs(connection: Connection, run_ids: set[str]) -> None:
+    """Deletes runs from KFP, and with them their entries in KFP's cache.
+
+    `python -m kubeflow gc` removes artifacts' files; KFP's cache would still hand them
+    out (it checks neither their state nor their existence), unless the runs that wrote
+    them are gone: deleting a run deletes its tasks, which are the cache's entries.
+    A run already deleted is skipped.
+    """
+    with _explained(connection.host):
+        for run_id in sorted(run_ids):
+            try:
+                connection.client.delete_run(run_id)
+            except kfp_server_api.ApiException as error:
+                if error.status != 404:
+                    raise
+
+
 def existing_schedules(connection: Connection, config: PipelineConfig) -> list[str]:
     """Ids of the recurring runs named `<pipeline-name>-schedule` in the experiment."""
     response = _list_in_experiment(

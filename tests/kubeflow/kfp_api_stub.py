@@ -121,6 +121,10 @@ class KfpApiStub(LoopbackServer):
             return 200, {"recurringRuns": self.recurring_runs}  # the server's JSON name
         if method == "DELETE" and path.startswith(f"{API}/recurringruns/"):
             return 200, {}
+        if method == "DELETE" and path.startswith(f"{API}/runs/"):
+            run_id = path.rsplit("/", 1)[1]
+            self.runs = [run for run in self.runs if run["run_id"] != run_id]
+            return 200, {}
         return 404, {"error": f"no route {method} {path}"}
 
 

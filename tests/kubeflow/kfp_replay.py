@@ -251,6 +251,14 @@ class CacheTable:
         with self._writing:
             self.path.write_text(json.dumps([*self._rows(), row], indent=1))
 
+    def forget_runs(self, run_ids: set[str]) -> None:
+        """What deleting runs does to the cache: a run's tasks, which are its cache entries,
+        go with it (tasks reference run_details ON DELETE CASCADE: apiserver/client_manager
+        up to 2.14.x, apiserver/model/task.go from 2.15.0; storage/run_store.go, DeleteRun)."""
+        with self._writing:
+            kept = [row for row in self._rows() if row["runId"] not in run_ids]
+            self.path.write_text(json.dumps(kept, indent=1))
+
     def _rows(self) -> list[dict]:
         return json.loads(self.path.read_text()) if self.path.exists() else []
 

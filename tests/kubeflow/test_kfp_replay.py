@@ -26,7 +26,11 @@ store, one KFP API server (one cache table). The history replayed:
    - `a-4`: the schedule's next run, nothing changed at all: only the two look-ups run;
    - `before-2`: the all-cached YAML's lookup again, served from the cache: it still
      answers "no baseline" although models are blessed (what froze schedules before);
-5. a data shard is rewritten; `b-2`: team B's next run executes everything and finds
+5. `python -m kubeflow gc --keep 1` for team A (a subprocess, against a stand-in of the KFP
+   API, whose run deletions the cache table then follows): a-2's worse model goes, and
+   the runs whose cache entries held removed files are deleted; `a-5`, a-2's YAML again,
+   trains again and reuses everything before the Trainer;
+6. a data shard is rewritten; `b-2`: team B's next run executes everything and finds
    B's resumed model as its baseline.
 
 Sample profile with random weights, no fine-tuning, value threshold 0 (what is under
@@ -39,6 +43,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -55,9 +61,11 @@ from core.serving_layout import versions
 from kubeflow.compile import UNCACHED_TASKS, write_pipeline_yaml
 from pipeline.cli import main as pipeline_main
 from pipeline.evaluation import metrics_by_slice
+from tests.conftest import REPO_ROOT
 from tests.interrupted_runs import backup_of_epoch
+from tests.kubeflow.kfp_api_stub import KfpApiStub
 from tests.kubeflow.kfp_releases import NEWEST
-from tests.kubeflow.kfp_replay import CompiledPackage, KfpReplay, PodLoss, RunResult
+from tests.kubeflow.kfp_replay import CacheTable, CompiledPackage, KfpReplay, PodLoss, RunResult
 from tests.pipeline.mlmd_grpc_server import serve_sqlite
 
 pytestmark = pytest.mark.kfp_replay
@@ -103,6 +111,8 @@ class Replayed:
     killed_after_epoch: int  # the last epoch b-1's Trainer backed up before its pod was lost
     bucket_bytes_before_a_4: int
     bucket_bytes_after_a_4: int
+    gc: subprocess.CompletedProcess  # `python -m kubeflow gc --keep 1` of team A
+    forgotten_runs: set[str]  # the runs it deleted through the KFP API
 
     def db(self):
         return store.connect(store.Target(sqlite_path=str(self.store_path)))
@@ -160,11 +170,38 @@ def replayed(tmp_path_factory, sample_data_dir) -> Replayed:
             replay(before, TEAM_A, "before-2", only=BASELINE_LOOKUP),
         )
         bytes_after = _size(a.bucket)
+        gc, forgotten = _collect(a, port)
+        CacheTable(workdir / "cache_table.json").forget_runs(forgotten)  # what KFP does
+        runs["a-5"] = replay(worse, TEAM_A, "a-5")()
         _rewrite_a_shard(data_dir)
         runs["b-2"] = replay(b.package, TEAM_B, "b-2")()
     finally:
         server.stop(None)
-    return Replayed(store_path, data_dir, a, b, runs, killed_after, bytes_before, bytes_after)
+    return Replayed(
+        store_path, data_dir, a, b, runs, killed_after, bytes_before, bytes_after, gc, forgotten
+    )
+
+
+def _collect(team: Team, mlmd_port: int) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """`python -m kubeflow gc --keep 1` as a person at a port-forward types it, against a
+    recording stand-in of the KFP API (which runs it deleted is what it sent)."""
+    with KfpApiStub() as api:
+        process = subprocess.run(
+            [
+                sys.executable, "-m", "kubeflow", "gc", "--profile", "sample", "--keep", "1",
+                "--mlmd-host", "localhost", "--mlmd-port", str(mlmd_port),
+                "--kfp-namespace", team.namespace, "--kfp-host", api.url,
+                "--output-dir", team.config.runner.output_dir,
+                "--serving-dir", team.config.runner.serving_dir,
+            ],
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )  # fmt: skip
+        deleted = {path.rsplit("/", 1)[1] for method, path in api.calls() if method == "DELETE"}
+    assert process.returncode == 0, process.stdout + process.stderr
+    return process, deleted
 
 
 def _at_once(*replays: Callable[[], RunResult]) -> list[RunResult]:
@@ -273,8 +310,11 @@ def test_metadata_has_kfp_type_names_contexts_and_event_keys(replayed):
 
 def test_every_task_gets_the_drivers_executor_logs_output_and_its_log_is_recorded(replayed):
     """KFP >= 2.5.0: every container task's ExecutorInput has `executor-logs` (type
-    system.Artifact); our entrypoint leaves it to the launcher, which uploads the log."""
-    for name, task in replayed["a-1"].tasks.items():
+    system.Artifact); our entrypoint leaves it to the launcher, which uploads the log.
+    (Team B's run: team A's old logs are collected by the gc step.)"""
+    run = replayed["b-1-resumed"]
+    for name in run.executed():
+        task = run.tasks[name]
         (logs,) = task.executor_input.outputs.artifacts["executor-logs"].artifacts
         assert logs.type.schema_title == "system.Artifact"
         assert logs.uri.endswith("/executor-logs-0")  # 2.16.1+: one log per retry
@@ -437,8 +477,10 @@ def test_models_list_over_grpc_shows_one_namespace_and_asks_which_when_several(r
 
     code, team_a, error = _models(replayed, "--kfp-namespace", TEAM_A)
     assert code == 0, error
-    good, worse = sorted(team_a, key=lambda model: model["run_id"])
-    assert (good["run_id"], worse["run_id"]) == ("a-1", "a-2")  # a-3's model is a-1's
+    by_run = {model["run_id"]: model for model in team_a}
+    assert set(by_run) == {"a-1", "a-2", "a-5"}  # a-3's and a-4's model is a-1's
+    good, worse = by_run["a-1"], by_run["a-2"]
+    assert worse["removed"] and not good["removed"]  # gc removed its files, not its record
     assert {m["namespace"] for m in team_a} == {TEAM_A}
     assert good["pipeline"] == worse["pipeline"] == "image-transfer-learning"
     assert good["profile"] == "sample"  # from the parameters KFP keeps in `inputs`
@@ -486,34 +528,77 @@ def test_cached_tasks_fingerprint_their_inputs_by_mlmd_id(replayed):
     assert statistics[0].fingerprint != statistics[1].fingerprint  # new examples, new key
 
 
+# ---- gc of team A's runs, on Kubeflow ----
+
+
+def test_gc_removes_the_worse_model_and_deletes_the_runs_whose_cache_held_removed_files(
+    replayed,
+):
+    worse = _output(replayed["a-2"], "Trainer", "model")
+    good = _output(replayed["a-1"], "Trainer", "model")
+    assert "namespace team-a, pipeline image-transfer-learning:" in replayed.gc.stdout
+    assert f"removed tfx.Model {worse.id}: {worse.uri}" in replayed.gc.stdout
+    assert not os.path.exists(worse.uri)
+    (record,) = replayed.db().get_artifacts_by_id([worse.id])
+    assert record.state == store.Artifact.DELETED
+    # Served, so kept with its lineage; a-1's run stays whole in KFP: its cache entries
+    # hold the kept files, and deleting it would make KFP recompute them.
+    assert os.path.isdir(os.path.join(good.uri, "Format-Serving"))
+    assert "a-2" in replayed.forgotten_runs and "a-1" not in replayed.forgotten_runs
+    assert not {run for run in replayed.forgotten_runs if run.startswith("b-")}  # team B's
+
+
+def test_after_gc_a_rerun_recomputes_what_was_removed_and_reuses_what_was_kept(replayed):
+    a_5 = replayed["a-5"]
+    assert {"TfdsExampleGen", "StatisticsGen", "SchemaGen", "Transform"} <= a_5.cached()
+    assert "Trainer" in a_5.executed()
+    assert _output(a_5, "Trainer", "model").id != _output(replayed["a-2"], "Trainer", "model").id
+
+
+def test_a_removed_model_cannot_be_promoted_and_a_kept_one_can(replayed, capsys):
+    worse = _output(replayed["a-2"], "Trainer", "model").id
+    good = _output(replayed["a-1"], "Trainer", "model").id
+    server, port = serve_sqlite(str(replayed.store_path))
+    common = ["--mlmd-host", "localhost", "--mlmd-port", str(port), "--kfp-namespace", TEAM_A]
+    common += ["--serving-dir", replayed.a.config.serving_dir, "--force", "--reason", "check"]
+    try:
+        assert pipeline_main(["models", "promote", str(worse), *common]) == 2
+        assert f"model {worse} was removed by `gc`" in capsys.readouterr().err
+        assert pipeline_main(["models", "promote", str(good), *common]) == 0
+        assert "is version 2" in capsys.readouterr().out
+    finally:
+        server.stop(None)
+
+
 # ---- last, because it publishes: promotion and rollback on KFP-shaped metadata ----
 
 
 def test_promote_and_rollback_follow_the_pipelines_pushes_on_kfp_metadata(replayed, capsys):
-    good = _output(replayed["a-1"], "Trainer", "model").id
-    worse = _output(replayed["a-2"], "Trainer", "model").id
-    b_model = _output(replayed["b-1-resumed"], "Trainer", "model").id
+    resumed = _output(replayed["b-1-resumed"], "Trainer", "model").id
+    newer = _output(replayed["b-2"], "Trainer", "model").id
+    team_a_model = _output(replayed["a-1"], "Trainer", "model").id
     server, port = serve_sqlite(str(replayed.store_path))
-    common = ["--mlmd-host", "localhost", "--mlmd-port", str(port), "--kfp-namespace", TEAM_A]
-    common += ["--serving-dir", replayed.a.config.serving_dir]
+    common = ["--mlmd-host", "localhost", "--mlmd-port", str(port), "--kfp-namespace", TEAM_B]
+    common += ["--serving-dir", replayed.b.config.serving_dir]
     try:
-        # Another team's model is not team A's to promote.
-        assert pipeline_main(["models", "promote", str(b_model), *common]) == 2
-        assert f"model {b_model} belongs to namespace {TEAM_B}" in capsys.readouterr().err
+        # Another team's model is not team B's to promote.
+        assert pipeline_main(["models", "promote", str(team_a_model), *common]) == 2
+        assert f"model {team_a_model} belongs to namespace {TEAM_A}" in capsys.readouterr().err
         for step in (
-            ["promote", str(worse), "--force", "--reason", "canary"],
-            ["rollback"],  # back to what the pipeline's Pusher published as version 1
+            ["rollback"],  # back to the resumed run's model
+            ["promote", str(newer), "--reason", "the newer data"],
         ):
             assert pipeline_main(["models", *step, *common]) == 0, capsys.readouterr().err
     finally:
         server.stop(None)
     history = registry.publication_history(
-        replayed.db(), str(replayed.a.serving_dir), registry.Scope(TEAM_A)
+        replayed.db(), str(replayed.b.serving_dir), registry.Scope(TEAM_B)
     )
     assert [(p.version, record.id, p.action) for record, p in history] == [
-        (1, good, "push"),
-        (2, worse, "promote"),
-        (3, good, "rollback"),
+        (1, resumed, "push"),
+        (2, newer, "push"),
+        (3, resumed, "rollback"),
+        (4, newer, "promote"),
     ]
 
 
