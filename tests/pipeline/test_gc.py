@@ -250,3 +250,35 @@ def test_files_outside_the_pipeline_root_are_left_alone(tmp_path):
         db, registry.Scope("", "p"), 1, {ids["model_1"]}, str(tmp_path / "mine" / "pipeline_root")
     )
     assert plan.remove == [] and [a.id for a in plan.outside_root] == [ids["anomalies"]]
+
+
+def test_a_collection_in_a_bucket_goes_through_tensorflows_file_systems(tmp_path):
+    """TensorFlow's in-memory ram:// file system stands in for gs://: the same gfile calls."""
+    import tensorflow as tf
+
+    from core.config import PipelineConfig
+    from pipeline import gc
+
+    bucket = "ram://gc-bucket/image-transfer"
+    config = PipelineConfig.for_profile("sample", output_dir=bucket, pipeline_name="p")
+    db = create_store(str(tmp_path / "metadata.sqlite"))
+    recorder = Recorder(db, TFX, "p", "run-1")
+    uris = {}
+    for name in ("examples", "anomalies"):
+        uris[name] = f"{config.pipeline_root}/{name}"
+        tf.io.gfile.makedirs(uris[name])
+        with tf.io.gfile.GFile(f"{uris[name]}/data", "w") as f:
+            f.write("x" * 500)
+    examples = recorder.artifact("Examples", uris["examples"])
+    recorder.execution("TfdsExampleGen", outputs={"examples": examples})
+    anomalies = recorder.artifact("ExampleAnomalies", uris["anomalies"])
+    recorder.execution("ExampleValidator", inputs={"e": examples}, outputs={"a": anomalies})
+    scope = registry.Scope("", "p")
+
+    dry = gc.collect(db, config, scope, keep=1, dry_run=True)
+    assert [r.artifact.uri for r in dry.plan.remove] == [uris["examples"], uris["anomalies"]]
+    assert dry.total_bytes == 1000 and tf.io.gfile.exists(uris["anomalies"])
+    collection = gc.collect(db, config, scope, keep=1, dry_run=False)
+    assert collection.total_bytes == 1000
+    assert not tf.io.gfile.exists(uris["examples"]) and not tf.io.gfile.exists(uris["anomalies"])
+    assert {a.state for a in db.get_artifacts()} == {store.Artifact.DELETED}
