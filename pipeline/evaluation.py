@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 ACCURACY = "binary_accuracy"
 MULTI_CLASS_ACCURACY = "accuracy"  # more than two classes
+ACCURACIES = (ACCURACY, MULTI_CLASS_ACCURACY)  # a model is evaluated with one of them
 AUC_PR = "auc_pr"
 DECISION_THRESHOLD = 0.5
 # Plots for the run report: ROC and precision-recall curves come from the confusion
@@ -219,6 +220,25 @@ def metrics_by_slice(evaluation_uri: str, model: str = "candidate") -> dict[str,
                 for cell in _CONFUSION_CELLS:
                     metrics[cell] = getattr(matrix, cell)
     return dict(sorted(result.items(), key=lambda item: (item[0] != "overall", item[0])))
+
+
+def with_class_names(metrics: dict[str, float], class_names: list[str]) -> dict[str, float]:
+    """Per-class metric names with the class's name: "precision/class_2" -> "precision/red"."""
+    named = {}
+    for name, value in metrics.items():
+        found = re.fullmatch(r"(.+)/class_(\d+)", name)
+        if found and int(found.group(2)) < len(class_names):
+            name = f"{found.group(1)}/{class_names[int(found.group(2))]}"
+        named[name] = value
+    return named
+
+
+def slice_label(slice_name: str, class_names: list[str]) -> str:
+    """ "label=2" -> "red (label 2)"; other slices as they are."""
+    found = re.fullmatch(r"label=(\d+)", slice_name)
+    if found and int(found.group(1)) < len(class_names):
+        return f"{class_names[int(found.group(1))]} (label {found.group(1)})"
+    return slice_name
 
 
 def _metric_name(key) -> str:

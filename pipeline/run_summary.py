@@ -50,7 +50,9 @@ class RunSummary:
     split_counts: dict[str, int] = field(default_factory=dict)
     # Where the examples came from: TFDS name, version, data dir and split strings.
     data_source: dict[str, Any] = field(default_factory=dict)
-    # Per split, per reason: images ExampleGen skipped, and images it converted to RGB JPEG.
+    # The label's class names in label order (the dataset's ClassLabel).
+    class_names: list[str] = field(default_factory=list)
+    # Per split, per reason: images ExampleGen skipped, and images it converted to RGB PNG.
     skipped_images: dict[str, dict[str, int]] = field(default_factory=dict)
     converted_images: dict[str, dict[str, int]] = field(default_factory=dict)
     # Per split, ExampleValidator's findings ("feature: what is wrong"); empty lists when clean.
@@ -59,6 +61,10 @@ class RunSummary:
     blessed: bool = False
     # The failed thresholds, with values, when the model was not blessed.
     not_blessed_because: list[str] = field(default_factory=list)
+    # Why the latest blessed model was no baseline (another task's); "" when it was, or none.
+    baseline_skipped: str = ""
+    # What the version pushed replaced: "replaces version 6 (model 8, accuracy 0.983)...".
+    replaced: str = ""
     pushed_model_dir: str | None = None
     pushed_version: int | None = None
     # Set instead of pushed_*: the blessed model already was the latest version, so
@@ -90,22 +96,29 @@ class RunSummary:
         if self.skipped_images:
             lines.append(f"  images skipped: {_per_split(self.skipped_images)}")
         if self.converted_images:
-            lines.append(f"  images converted to RGB JPEG: {_per_split(self.converted_images)}")
+            lines.append(f"  images converted to RGB PNG: {_per_split(self.converted_images)}")
         if self.anomalies:
             found = {split: found for split, found in self.anomalies.items() if found}
             lines.append(
                 "  anomalies: "
                 + ("; ".join(f"{s}: {', '.join(f)}" for s, f in found.items()) or "none")
             )
+        if self.class_names:
+            lines.append(f"  classes: {', '.join(self.class_names)}")
         if self.eval_metrics:
-            metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(self.eval_metrics.items()))
+            named = evaluation.with_class_names(self.eval_metrics, self.class_names)
+            metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(named.items()))
             lines.append(f"  test metrics: {metrics}")
+        if self.baseline_skipped:
+            lines.append(f"  baseline: none for this model yet, {self.baseline_skipped}")
         lines.append(f"  blessed: {'yes' if self.blessed else 'no'}")
         lines += [f"    failed: {reason}" for reason in self.not_blessed_because]
         if self.reused:
             lines.append(f"  reused from earlier runs (cached): {', '.join(self.reused)}")
         if self.pushed_model_dir:
             lines.append(f"  pushed: version {self.pushed_version} to {self.pushed_model_dir}")
+            if self.replaced:
+                lines.append(f"    {self.replaced}")
         elif self.already_serving_version is not None:
             lines.append(
                 f"  pushed: nothing new, the model is already serving as version "
@@ -170,7 +183,44 @@ def summarize_latest_run(metadata_path: str, pipeline_name: str, profile: str) -
         if cached:
             summary.reused.append(component)
         _read_outputs(summary, io[execution.id].outputs, cached)
+        if summary.pushed_model_dir and not cached and "model" in io[execution.id].inputs:
+            if component == "Pusher":
+                summary.replaced = _replaced(
+                    store, io[execution.id].inputs["model"].id, summary.pushed_version or 0,
+                    os.path.dirname(summary.pushed_model_dir),
+                )  # fmt: skip
     return summary
+
+
+def _replaced(store, model_id: int, version: int, model_serving_dir: str) -> str:
+    """What the version just pushed replaces, and how the two models compare on the test split:
+    "replaces version 6 (model 8, accuracy 0.983); this is model 9, accuracy 0.966"."""
+    from core.metadata import models
+
+    history = models.publication_history(store, model_serving_dir)
+    before = [(r, p) for r, p in history if p.version < version]
+    if not before:  # (or the versions below it were published by no run this store knows)
+        return "the first version of this model" if version == 1 else ""
+    record, publication = before[-1]
+    pushed = next((r for r, p in history if p.version == version), None)
+    if pushed is None:
+        return f"replaces version {publication.version} (model {record.id})"
+    earlier = sorted(p.version for r, p in history if r.id == model_id and p.version < version)
+    again = (
+        f"model {model_id} again (it was version {earlier[-1]})" if earlier else f"model {model_id}"
+    )
+    return (
+        f"replaces version {publication.version} (model {record.id}, "
+        f"{_accuracy_text(record)}); this is {again}, {_accuracy_text(pushed)}"
+    )
+
+
+def _accuracy_text(record) -> str:
+    if not record.evaluation_uri:
+        return "not evaluated"
+    overall = evaluation.metrics_by_slice(record.evaluation_uri).get("overall", {})
+    accuracy = next((overall[m] for m in evaluation.ACCURACIES if m in overall), None)
+    return "accuracy unknown" if accuracy is None else f"accuracy {accuracy:.3f}"
 
 
 def _read_outputs(summary: RunSummary, outputs: dict[str, Artifact], cached: bool) -> None:
@@ -194,6 +244,9 @@ def _read_outputs(summary: RunSummary, outputs: dict[str, Artifact], cached: boo
         summary.not_blessed_because = evaluation.failed_thresholds(uri)
     if "blessing" in outputs:
         summary.blessed = int_property(outputs["blessing"], properties.BLESSED) == 1
+        summary.baseline_skipped = (
+            string_property(outputs["blessing"], properties.BASELINE_SKIPPED) or ""
+        )
     pushed = outputs.get("pushed_model")
     if pushed is not None and int_property(pushed, properties.PUSHED) == 1:
         path = string_property(pushed, properties.PUSHED_DESTINATION)
@@ -219,6 +272,7 @@ def _read_ingestion(summary: RunSummary, examples: Artifact) -> None:
         "data_dir": value(properties.TFDS_DATA_DIR),
         "splits": json.loads(value(properties.TFDS_SPLITS)),
     }
+    summary.class_names = json.loads(value(properties.CLASS_NAMES) or "[]")
     summary.skipped_images = json.loads(value(properties.SKIPPED_IMAGES))
     summary.converted_images = json.loads(value(properties.CONVERTED_IMAGES))
 

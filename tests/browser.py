@@ -40,6 +40,7 @@ class PageVisit:
     console_errors: list[str] = field(default_factory=list)
     remote_requests: list[str] = field(default_factory=list)
     images: list[dict[str, Any]] = field(default_factory=list)
+    text: str = ""  # what a reader sees (document.body.innerText)
     screenshot_png: bytes = b""
 
 
@@ -196,6 +197,9 @@ def _visit(port: int, url: str, timeout: float) -> PageVisit:
         result.images = call("Runtime.evaluate", expression=_IMAGES, returnByValue=True)["result"][
             "value"
         ]
+        result.text = call(
+            "Runtime.evaluate", expression="document.body.innerText", returnByValue=True
+        )["result"].get("value", "")
         shot = call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         result.screenshot_png = base64.b64decode(shot["data"])
     return result

@@ -190,7 +190,7 @@ def test_every_run_has_a_report_blessed_or_not(e2e_run, worse_run):
         assert verdict in html
         for heading in ("Training", "Evaluation on the test split", "Blessing", "Components"):
             assert f">{heading}</h2>" in html
-        assert "test images the model got most wrong" in html
+        assert ">Misclassified test images" in html
     worse = open(worse_run.summary["report"], encoding="utf-8").read()
     # The worse model beside the one serving (e2e_run's), and each threshold it failed.
     assert "serving before this run (model " in worse

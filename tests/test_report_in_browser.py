@@ -7,12 +7,13 @@ skip, saying why, only when it cannot be installed.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from tests import browser
-from tests.conftest import REPO_ROOT
+from tests.conftest import FOLDER_CLASSES, REPO_ROOT, THREE_CLASSES
 
 SCREENSHOT = REPO_ROOT / "docs" / "report.png"
 
@@ -46,15 +47,41 @@ def test_every_chromium_process_ends_before_its_profile_is_removed(chromium):
 
 
 @pytest.mark.e2e
-def test_the_report_opens_from_disk_with_every_figure_and_no_network(chromium, e2e_run, tmp_path):
-    report = Path(e2e_run.summary["report"])
-    visit = browser.visit(chromium, report.as_uri())
+@pytest.mark.parametrize(
+    ("run", "class_names"),
+    [
+        ("e2e_run", ["cat", "dog"]),
+        ("three_class_run", THREE_CLASSES),
+        ("image_folder_run", FOLDER_CLASSES),
+    ],
+)
+def test_the_report_opens_from_disk_with_every_figure_and_no_network(
+    chromium, request, run, class_names, tmp_path
+):
+    """The 2-class sample, the 3-class sample and a folder of photos: each report shows
+    its own classes, in the facts, the per-class table and the mistakes' captions."""
+    summary = request.getfixturevalue(run).summary
+    visit = browser.visit(chromium, Path(summary["report"]).as_uri())
     assert visit.console_errors == []
     assert visit.remote_requests == []
-    # training, ROC/PR, confusion matrix, calibration, timeline, and the test-image grid
-    assert len(visit.images) >= 6
+    # training, ROC/PR (two classes), confusion matrix, calibration, timeline, mistakes
+    assert len(visit.images) >= (6 if len(class_names) == 2 else 4)
     assert all(i["complete"] and i["width"] > 0 and i["height"] > 0 for i in visit.images)
+    assert f"classes\t{', '.join(class_names)}" in visit.text
+    for index, name in enumerate(class_names):
+        assert f"{name} (label {index})" in visit.text  # the per-class table
+    # (the 3-class run names the 2-class model's classes once: why it was no baseline)
+    text = visit.text.replace(summary.get("baseline_skipped") or "\0", "")
+    other_names = {"cat", "dog", *THREE_CLASSES, *FOLDER_CLASSES} - set(class_names)
+    assert not [name for name in other_names if re.search(rf"\b{name}\b", text)]
+    assert ".tfrecord" not in visit.text  # images are captioned by their file name
+    if len(class_names) == 2:
+        assert f"mean P({class_names[1]})" in visit.text
+    else:
+        assert "P(" not in visit.text
     assert visit.screenshot_png.startswith(b"\x89PNG")
+    if run != "e2e_run":
+        return
     # The README shows this screenshot; tests leave the checkout as they found it unless
     # asked to refresh it (UPDATE_README_SCREENSHOT=1 make test).
     target = SCREENSHOT if os.environ.get("UPDATE_README_SCREENSHOT") else tmp_path / "report.png"

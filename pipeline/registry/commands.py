@@ -20,8 +20,9 @@ from core.metadata.store import MetadataStore
 from pipeline import evaluation
 
 # The accuracy column shows whichever accuracy the model was evaluated with.
-ACCURACIES = (evaluation.ACCURACY, evaluation.MULTI_CLASS_ACCURACY)
-_ACTION_WORDS = {"push": "pushed", "promote": "promoted", "rollback": "rolled back"}
+ACCURACIES = evaluation.ACCURACIES
+# "rolled back" read as withdrawn: a rollback publishes an earlier model again, as a new version.
+_ACTION_WORDS = {"push": "pushed", "promote": "promoted", "rollback": "republished by rollback"}
 # The action of a promotion that published nothing: the model is already the latest version.
 ALREADY_SERVING = "already serving"
 
@@ -71,9 +72,14 @@ def format_table(records: list[ModelRecord]) -> str:
         records: the models, as `list_models` returns them (oldest first).
 
     Returns:
-        Aligned columns with a header; "(no trained model yet)" under it when empty.
+        Aligned columns with a header; "(no trained model yet)" under it when empty. The
+        version each serving directory serves now (its highest) is marked "serving".
     """
-    header = ["ID", "RUN", "TRAINED (UTC)", "PROFILE", "ACCURACY", "AUC", "BLESSED", "VERSIONS"]
+    header = [
+        "ID", "RUN", "TRAINED (UTC)", "DATASET", "CLASSES", "ACCURACY", "AUC", "BLESSED",
+        "VERSIONS",
+    ]  # fmt: skip
+    serving = _serving_now(records)
     rows = [header]
     for record in records:
         metrics = _overall_metrics(record)
@@ -83,11 +89,13 @@ def format_table(records: list[ModelRecord]) -> str:
                 str(record.id),
                 record.run_id or "-",
                 _iso(record.created_ms, seconds=False),
-                record.profile or "-",
+                record.dataset or "-",
+                _classes(record.class_names),
                 "-" if accuracy is None else f"{accuracy:.4f}",
                 f"{metrics['auc']:.4f}" if "auc" in metrics else "-",
                 _blessed_word(record.blessed),
-                _describe_versions(record.publications) + (" (removed)" if record.removed else ""),
+                _describe_versions(record.publications, serving)
+                + (" (removed)" if record.removed else ""),
             ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -98,6 +106,21 @@ def format_table(records: list[ModelRecord]) -> str:
     if len(rows) == 1:
         lines.append("(no trained model yet)")
     return "\n".join(lines)
+
+
+def _serving_now(records: list[ModelRecord]) -> set[str]:
+    """The path of the version each serving directory serves: its highest."""
+    highest: dict[str, Publication] = {}
+    for publication in (p for record in records for p in record.publications):
+        folder = os.path.dirname(publication.path)
+        if folder not in highest or publication.version > highest[folder].version:
+            highest[folder] = publication
+    return {publication.path for publication in highest.values()}
+
+
+def _classes(names: list[str]) -> str:
+    text = ", ".join(names) or "-"
+    return text if len(text) <= 30 else text[:27] + "..."
 
 
 def show(db: MetadataStore, model_id: int, scope: Scope | None = None) -> dict[str, Any]:
@@ -142,14 +165,18 @@ def format_details(details: dict[str, Any]) -> str:
         f"model {details['id']}  ({details['uri']})",
         f"  pipeline {details['pipeline']}, run {details['run_id']}, "
         f"profile {details['profile'] or '-'}, trained {details['trained_at']}",
+        f"  dataset {details.get('dataset') or '-'}, classes "
+        f"{', '.join(details.get('class_names') or []) or '-'}",
         f"  {_blessed_word(details['blessed'])}"
         + (f" (baseline: model {details['baseline_id']})" if details["baseline_id"] else ""),
     ]
     lines += [f"    failed: {reason}" for reason in details["failed_thresholds"]]
     lines.append("  thresholds: " + ("; ".join(details["thresholds"]) or "-"))
+    names = details.get("class_names") or []
     for slice_name, metrics in details["metrics_by_slice"].items():
-        values = ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items()))
-        lines.append(f"  metrics [{slice_name}]: {values}")
+        defined = _defined_metrics(slice_name, evaluation.with_class_names(metrics, names))
+        values = ", ".join(f"{k}={v:.4g}" for k, v in sorted(defined.items()))
+        lines.append(f"  metrics [{evaluation.slice_label(slice_name, names)}]: {values}")
     for p in details["publications"]:
         lines.append(f"  {_describe_publication(Publication(**p))}")
     lineage = details["lineage"]
@@ -200,14 +227,21 @@ def promote(
             f"model {model_id} was removed by `gc` (its files are gone; its record stays): "
             "promote a model that was kept (`models list` marks removed ones), or train it again"
         )
+    already = serving.serving_version_of(record.serving_model_dir, model_serving_dir)
+    # --force overrides one of two refusals; for a blessed model not serving it changes nothing.
+    force = force and (not record.blessed or already is not None)
     if force and not reason.strip():
-        raise RegistryError("--force needs --reason: say why an unblessed model goes to serving")
+        what = (
+            "a model that is already serving is published again"
+            if record.blessed
+            else "an unblessed model goes to serving"
+        )
+        raise RegistryError(f"--force needs --reason: say why {what}")
     if not record.blessed and not force:
         raise RegistryError(
             f"model {model_id} is {_blessed_word(record.blessed)}: promote only blessed models, "
             "or add --force --reason '...' to override"
         )
-    already = serving.serving_version_of(record.serving_model_dir, model_serving_dir)
     if already is not None and not force:
         version, path = already
         return Publication(version, path, ALREADY_SERVING, int(time.time() * 1000))
@@ -270,17 +304,29 @@ def _publish(
     )
 
 
+def _defined_metrics(slice_name: str, metrics: dict[str, float]) -> dict[str, float]:
+    """Only the metrics that mean something: no NaN (e.g. recall with no positives), and no
+    area under a curve in a one-class slice (`label=0` holds one class: no curve)."""
+    one_class = slice_name.startswith("label=")
+    return {
+        name: value
+        for name, value in metrics.items()
+        if not math.isnan(value) and not (one_class and name.split("/")[0] in ("auc", "auc_pr"))
+    }
+
+
 def _overall_metrics(record: ModelRecord) -> dict[str, float]:
     if not record.evaluation_uri:
         return {}
     return evaluation.metrics_by_slice(record.evaluation_uri).get("overall", {})
 
 
-def _describe_versions(publications: list[Publication]) -> str:
-    """'1 (pushed) in /srv/cats; 1 (promoted), 3 (rolled back) in /mnt/models/cats'."""
+def _describe_versions(publications: list[Publication], serving: set[str] = frozenset()) -> str:
+    """'1 (pushed) in /srv/cats; 1 (promoted), 3 (republished by rollback, serving) in /m/cats'."""
     by_directory: dict[str, list[str]] = {}
     for p in publications:
-        words = f"{p.version} ({_ACTION_WORDS.get(p.action, p.action)})"
+        action = _ACTION_WORDS.get(p.action, p.action)
+        words = f"{p.version} ({action}{', serving' if p.path in serving else ''})"
         by_directory.setdefault(os.path.dirname(p.path), []).append(words)
     return "; ".join(f"{', '.join(v)} in {d}" for d, v in by_directory.items()) or "-"
 

@@ -130,8 +130,10 @@ def summary_from_artifacts(
         "split_counts": recorded(properties.SPLIT_COUNTS),
         "skipped_images": recorded(properties.SKIPPED_IMAGES),
         "converted_images": recorded(properties.CONVERTED_IMAGES),
+        "class_names": recorded(properties.CLASS_NAMES) or [],
         "blessed": blessing.get_int_custom_property("blessed") == 1,
         "not_blessed_because": evaluation.failed_thresholds(evaluation_uri),
+        "baseline_skipped": blessing.get_string_custom_property(properties.BASELINE_SKIPPED),
     }
 
 

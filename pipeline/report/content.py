@@ -28,15 +28,17 @@ _LOCATION_FIELDS = {"data_dir", "output_dir", "serving_dir", "verbose"}
 class TestImage:
     """One test example as the model saw it, with what the model said."""
 
-    tfds_id: str
+    name: str  # its file name in the dataset (or its TFDS id)
     label: int
-    probability: float  # of class 1 ("dog")
+    predicted: int  # the class the model chose
+    confidence: float  # the model's probability of the class it chose
     jpeg: bytes  # a thumbnail
+    # Two classes: the model's probability of the second (the one `probability` scores).
+    positive_probability: float | None = None
 
     @property
-    def error(self) -> float:
-        """How far the predicted probability is from the true class (1.0: confidently wrong)."""
-        return abs(self.label - self.probability)
+    def wrong(self) -> bool:
+        return self.predicted != self.label
 
 
 @dataclass
@@ -69,8 +71,25 @@ class ReportContent:
     curve: list[dict[str, float]] = field(default_factory=list)
     # TFMA's calibration buckets: (lower, upper, examples, positives, summed prediction).
     calibration: list[dict[str, float]] = field(default_factory=list)
-    most_wrong: list[TestImage] = field(default_factory=list)
-    scored_test_examples: int = 0
+    # The label's class names in label order (from the data: never assumed).
+    class_names: list[str] = field(default_factory=list)
+    # Every test image, scored through the model's serving signature as TFMA scores it.
+    scored: list[TestImage] = field(default_factory=list)
+
+    @property
+    def most_wrong(self) -> list[TestImage]:
+        """The misclassified test images, the most confidently wrong first."""
+        wrong = sorted((i for i in self.scored if i.wrong), key=lambda i: -i.confidence)
+        return wrong[:MOST_WRONG_COUNT]
+
+    def confusion(self) -> list[list[int]]:
+        """counts[true class][predicted class] over the scored test images."""
+        size = len(self.class_names)
+        counts = [[0] * size for _ in range(size)]
+        for image in self.scored:
+            if image.label < size and image.predicted < size:
+                counts[image.label][image.predicted] += 1
+        return counts
 
 
 def gather(
@@ -82,7 +101,8 @@ def gather(
     from pipeline import evaluation
 
     eval_config = json_format.MessageToDict(
-        evaluation.make_eval_config(config.evaluation), preserving_proto_field_name=True
+        evaluation.make_eval_config(config.evaluation, config.data.num_classes),
+        preserving_proto_field_name=True,
     )
     content = ReportContent(
         run_id=summary.get("run_id", ""),
@@ -91,9 +111,11 @@ def gather(
         config_changes=config_changes(config),
         thresholds=evaluation.describe_thresholds(eval_config),
         baseline=artifacts.baseline,
+        class_names=list(summary.get("class_names") or []),
     )
     if artifacts.model_uri:
         content.history = read_history(artifacts.model_uri)
+        content.class_names = content.class_names or read_class_names(artifacts.model_uri)
     if artifacts.evaluation_uri:
         uri = artifacts.evaluation_uri
         content.metrics_by_slice = evaluation.metrics_by_slice(uri)
@@ -105,9 +127,7 @@ def gather(
             content.baseline = "the latest blessed model"
         content.curve, content.calibration = read_plots(uri)
     if artifacts.model_uri and artifacts.examples_uri:
-        scored = score_test_split(artifacts.model_uri, artifacts.examples_uri)
-        content.scored_test_examples = len(scored)
-        content.most_wrong = sorted(scored, key=lambda image: -image.error)[:MOST_WRONG_COUNT]
+        content.scored = score_test_split(artifacts.model_uri, artifacts.examples_uri)
     return content
 
 
@@ -134,6 +154,17 @@ def read_history(model_uri: str) -> dict[str, dict[str, list[float]]]:
         return {}
     with tf.io.gfile.GFile(path) as f:
         return json.load(f)
+
+
+def read_class_names(model_uri: str) -> list[str]:
+    """The class names the model carries (assets.extra/class_names.txt); [] if absent."""
+    import tensorflow as tf
+
+    path = os.path.join(model_uri, "Format-Serving", "assets.extra", "class_names.txt")
+    if not tf.io.gfile.exists(path):
+        return []
+    with tf.io.gfile.GFile(path) as f:
+        return [line.strip() for line in f if line.strip()]
 
 
 def read_plots(evaluation_uri: str) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
@@ -178,7 +209,7 @@ def score_test_split(model_uri: str, examples_uri: str) -> list[TestImage]:
     """Every raw test example scored by the model's `serving_default` signature.
 
     The same path TFMA takes (raw tf.Example in, Transform inside the model), so
-    these probabilities are the ones the metrics were computed from.
+    these predictions are the ones the metrics were computed from.
     """
     import tensorflow as tf
 
@@ -190,16 +221,22 @@ def score_test_split(model_uri: str, examples_uri: str) -> list[TestImage]:
     images = []
     for start in range(0, len(records), _SCORING_BATCH):
         batch = records[start : start + _SCORING_BATCH]
-        probabilities = serve(examples=tf.constant(batch))["probability"].numpy().reshape(-1)
-        for record, probability in zip(batch, probabilities, strict=True):
+        outputs = {k: v.numpy() for k, v in serve(examples=tf.constant(batch)).items()}
+        two_classes = "probabilities" not in outputs
+        for index, record in enumerate(batch):
             feature = tf.train.Example.FromString(record).features.feature
+            names = feature[features.FILENAME_KEY].bytes_list.value
             ids = feature[features.ID_KEY].bytes_list.value
             images.append(
                 TestImage(
-                    tfds_id=ids[0].decode() if ids else "",
+                    name=(names or ids or [b""])[0].decode(),
                     label=int(feature[features.LABEL_KEY].int64_list.value[0]),
-                    probability=float(probability),
+                    predicted=int(outputs["class_id"].reshape(-1)[index]),
+                    confidence=float(outputs["class_probability"].reshape(-1)[index]),
                     jpeg=thumbnail(feature[features.IMAGE_KEY].bytes_list.value[0]),
+                    positive_probability=(
+                        float(outputs["probability"].reshape(-1)[index]) if two_classes else None
+                    ),
                 )
             )
     return images

@@ -12,8 +12,7 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-
-from core.features import CLASS_NAMES
+from matplotlib.ticker import MaxNLocator
 
 _DPI = 110
 _STATUS_COLOURS = {"complete": "#4c9a2a", "cached": "#8fa7c7", "failed": "#c0392b"}
@@ -34,6 +33,7 @@ def training_curves(history: dict[str, dict[str, list[float]]]) -> bytes:
                 axes.plot(epochs, values, style, marker="o", markersize=3, label=split)
         axes.set_title(title)
         axes.set_xlabel("epoch (both stages)")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(alpha=0.3)
     boundary = _stage_boundary(history)
     if boundary is not None:
@@ -77,31 +77,30 @@ def roc_and_precision_recall(curve: list[dict[str, float]]) -> bytes:
     return _png(figure)
 
 
-def confusion_matrix(metrics: dict[str, float], threshold: float) -> bytes:
-    """The 2x2 confusion matrix at the decision threshold, counts in the cells."""
-    cells = [
-        [metrics.get("true_negatives", 0), metrics.get("false_positives", 0)],
-        [metrics.get("false_negatives", 0), metrics.get("true_positives", 0)],
-    ]
-    figure = Figure(figsize=(4, 3.6), dpi=_DPI)
+def confusion_matrix(counts: list[list[int]], class_names: list[str]) -> bytes:
+    """The N x N confusion matrix (rows: true class, columns: the class the model chose)."""
+    size = len(class_names)
+    side = max(3.6, 1.1 * size + 1.5)
+    figure = Figure(figsize=(side + 0.4, side), dpi=_DPI)
     axes = figure.subplots()
-    axes.imshow(cells, cmap="Blues")
-    largest = max(max(row) for row in cells) or 1
-    for row in range(2):
-        for column in range(2):
-            value = cells[row][column]
+    axes.imshow(counts, cmap="Blues")
+    largest = max((max(row) for row in counts), default=0) or 1
+    for row in range(size):
+        for column in range(size):
+            value = counts[row][column]
             colour = "white" if value > largest / 2 else "black"
-            axes.text(
-                column, row, f"{value:g}", ha="center", va="center", color=colour, fontsize=14
-            )
-    axes.set_xticks([0, 1], [f"predicted {c}" for c in CLASS_NAMES])
-    axes.set_yticks([0, 1], [f"true {c}" for c in CLASS_NAMES])
-    axes.set_title(f"at threshold {threshold:g}")
+            axes.text(column, row, f"{value:g}", ha="center", va="center", color=colour)
+    axes.set_xticks(range(size), [f"said {c}" for c in class_names], rotation=30, ha="right")
+    axes.set_yticks(range(size), [f"true {c}" for c in class_names])
+    axes.set_title("test images")
+    figure.tight_layout()
     return _png(figure)
 
 
-def calibration(buckets: list[dict[str, float]]) -> bytes:
-    """Mean predicted probability against the fraction of dogs, per probability bucket."""
+def calibration(buckets: list[dict[str, float]], class_names: list[str]) -> bytes:
+    """Mean predicted probability of the second class against its observed fraction, per
+    probability bucket (TFMA's calibration plot: two classes)."""
+    positive = class_names[1] if len(class_names) == 2 else "the positive class"
     figure = Figure(figsize=(4.6, 4), dpi=_DPI)
     axes = figure.subplots()
     predicted = [b["prediction_sum"] / b["examples"] for b in buckets]
@@ -111,8 +110,8 @@ def calibration(buckets: list[dict[str, float]]) -> bytes:
     axes.plot(predicted, observed, "-", color="#1f77b4")
     axes.scatter(predicted, observed, s=sizes, color="#1f77b4", label="buckets (size: examples)")
     axes.set(
-        xlabel="mean predicted P(dog)",
-        ylabel="fraction of dogs",
+        xlabel=f"mean predicted P({positive})",
+        ylabel=f"fraction that are {positive}",
         xlim=(0, 1),
         ylim=(0, 1.02),
         title="calibration",

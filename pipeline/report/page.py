@@ -10,14 +10,13 @@ import base64
 import html
 from typing import Any
 
-from core.features import CLASS_NAMES
 from pipeline.report import figures
 from pipeline.report.content import ReportContent
 
-DECISION_THRESHOLD = 0.5
 # The metrics shown per model and per class, in this order, with their labels.
 _OVERALL_METRICS = {
     "binary_accuracy": "accuracy",
+    "accuracy": "accuracy",  # more than two classes
     "auc": "ROC AUC",
     "auc_pr": "PR AUC",
     "precision": "precision",
@@ -88,10 +87,12 @@ def _facts(content: ReportContent) -> str:
                 ),
             )
         )
+    if content.class_names:
+        rows.append(("classes", _e(", ".join(content.class_names))))
     for key, label in (
         ("split_counts", "examples per split"),
         ("skipped_images", "images skipped"),
-        ("converted_images", "images converted to RGB JPEG"),
+        ("converted_images", "images converted to RGB PNG"),
         ("anomalies", "anomalies (ExampleValidator)"),
     ):
         if key in summary:
@@ -121,57 +122,92 @@ def _training(content: ReportContent) -> str:
 def _evaluation(content: ReportContent) -> str:
     if not content.metrics_by_slice:
         return "<h2>Evaluation</h2><p class='muted'>no evaluation (the Evaluator did not run)</p>"
-    overall = content.metrics_by_slice.get("overall", {})
+    names = content.class_names
     parts = ["<h2>Evaluation on the test split</h2>"]
     if content.curve:
         parts.append(_img(figures.roc_and_precision_recall(content.curve), "ROC and PR curves"))
     parts.append("<div style='display:flex;gap:1em;flex-wrap:wrap'>")
-    parts.append(_img(figures.confusion_matrix(overall, DECISION_THRESHOLD), "confusion matrix"))
+    if content.scored and names:
+        parts.append(_img(figures.confusion_matrix(content.confusion(), names), "confusion matrix"))
     if content.calibration:
-        parts.append(_img(figures.calibration(content.calibration), "calibration"))
-    parts.append("</div><h3>Per class</h3>")
-    header = ["class", "examples", "recall (accuracy on the class)", "mean P(dog)"]
-    rows = []
-    for index, name in enumerate(CLASS_NAMES):
-        metrics = content.metrics_by_slice.get(f"label={index}", {})
-        if metrics:
-            rows.append(
-                [
-                    f"{name} (label {index})",
-                    _number(metrics.get("example_count")),
-                    _number(metrics.get("binary_accuracy")),
-                    _number(metrics.get("mean_prediction")),
-                ]
-            )
-    parts.append(_grid_table(header, rows))
+        parts.append(_img(figures.calibration(content.calibration, names), "calibration"))
+    parts.append("</div>")
+    if content.scored and names:
+        parts.append("<h3>Per class</h3>" + _grid_table(*_per_class(content)))
     return "".join(parts)
 
 
+def _per_class(content: ReportContent) -> tuple[list[str], list[list[str]]]:
+    """Per class, over the scored test images: how many, recall, precision (and for two
+    classes the mean probability of the second, as TFMA's calibration reads it)."""
+    names = content.class_names
+    positive = names[1] if len(names) == 2 else None
+    header = ["class", "test images", "recall", "precision"]
+    if positive:
+        header.append(f"mean P({positive})")
+    matrix = content.confusion()
+    rows = []
+    for index, name in enumerate(names):
+        total = sum(matrix[index])
+        predicted = sum(row[index] for row in matrix)
+        row = [
+            f"{name} (label {index})",
+            str(total),
+            _number(matrix[index][index] / total if total else None),
+            _number(matrix[index][index] / predicted if predicted else None),
+        ]
+        if positive:
+            probabilities = [i.positive_probability for i in content.scored if i.label == index]
+            row.append(_number(sum(probabilities) / len(probabilities) if probabilities else None))
+        rows.append(row)
+    return header, rows
+
+
 def _most_wrong(content: ReportContent) -> str:
-    if not content.most_wrong:
+    if not content.scored:
         return ""
-    cells = []
-    for image in content.most_wrong:
-        wrong = (image.probability >= DECISION_THRESHOLD) != (image.label == 1)
-        cells.append(
-            f"<figure class='{'wrong' if wrong else 'right'}'>"
-            f"<img src='data:image/jpeg;base64,{_b64(image.jpeg)}' alt='{_e(image.tfds_id)}'>"
-            f"<figcaption>true <b>{CLASS_NAMES[image.label]}</b>, "
-            f"P(dog) = {image.probability:.3f}<br><span class='muted'>{_e(image.tfds_id)}"
-            "</span></figcaption></figure>"
+    names = content.class_names
+    wrong = content.most_wrong
+    if not wrong:
+        return (
+            "<h2>Misclassified test images</h2>"
+            f"<p>None: the model classified all {len(content.scored)} test images right.</p>"
         )
+    cells = []
+    for image in wrong:
+        said = (
+            f"P({names[1]}) = {image.positive_probability:.3f}"
+            if image.positive_probability is not None and len(names) == 2
+            else f"{image.confidence:.3f}"
+        )
+        cells.append(
+            "<figure class='wrong'>"
+            f"<img src='data:image/jpeg;base64,{_b64(image.jpeg)}' alt='{_e(image.name)}'>"
+            f"<figcaption>true <b>{_e(_class(names, image.label))}</b>, said "
+            f"<b>{_e(_class(names, image.predicted))}</b> ({said})<br>"
+            f"<span class='muted'>{_e(image.name)}</span></figcaption></figure>"
+        )
+    total_wrong = sum(1 for i in content.scored if i.wrong)
     return (
-        f"<h2>The {len(cells)} test images the model got most wrong</h2>"
-        f"<p>Of {content.scored_test_examples} test images, ordered by how far P(dog) is from "
-        "the true class; red frames are misclassified at 0.5.</p>"
+        f"<h2>Misclassified test images: the {len(cells)} most confident mistakes</h2>"
+        f"<p>{total_wrong} of {len(content.scored)} test images are misclassified; these are "
+        "the ones the model was surest of, the surest first.</p>"
         f"<div class='grid'>{''.join(cells)}</div>"
     )
+
+
+def _class(names: list[str], index: int) -> str:
+    return names[index] if index < len(names) else f"class {index}"
 
 
 def _blessing(content: ReportContent) -> str:
     summary = content.summary
     failed = summary.get("not_blessed_because") or []
-    rows = [[_e(t), _threshold_outcome(t, failed, content.baseline)] for t in content.thresholds]
+    skipped = summary.get("baseline_skipped") or ""
+    rows = [
+        [_e(t), _threshold_outcome(t, failed, content.baseline, skipped)]
+        for t in content.thresholds
+    ]
     parts = [
         "<h2>Blessing</h2>",
         f"<p>{_verdict(summary)}</p>",
@@ -213,9 +249,15 @@ def _verdict(summary: dict[str, Any]) -> str:
     return "<span class='verdict not-blessed'>not blessed, nothing pushed</span>"
 
 
-def _threshold_outcome(threshold: str, failures: list[str], baseline: str | None) -> str:
+def _threshold_outcome(
+    threshold: str, failures: list[str], baseline: str | None, skipped: str = ""
+) -> str:
     if _failed(threshold, failures):
         return "<span class='fail'>failed</span>"
+    if " change " in threshold and skipped:
+        return (
+            f"<span class='muted'>not applied: no baseline for this model yet, {_e(skipped)}</span>"
+        )
     if " change " in threshold and not baseline:
         return "<span class='muted'>not applied: no blessed model to compare with yet</span>"
     return "<span class='pass'>held</span>"

@@ -65,7 +65,10 @@ def test_list_is_a_readable_table_in_a_terminal(e2e_run, worse_run):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no library warnings
     header, *rows = result.stdout.splitlines()
-    names = ["ID", "RUN", "TRAINED (UTC)", "PROFILE", "ACCURACY", "AUC", "BLESSED", "VERSIONS"]
+    names = [
+        "ID", "RUN", "TRAINED (UTC)", "DATASET", "CLASSES", "ACCURACY", "AUC", "BLESSED",
+        "VERSIONS",
+    ]  # fmt: skip
     starts = [header.index(name) for name in names]
     assert starts == sorted(starts)  # one aligned column per field
     cells = [
@@ -78,10 +81,10 @@ def test_list_is_a_readable_table_in_a_terminal(e2e_run, worse_run):
     )
     serving = e2e_run.output_dir / "serving" / "cats_vs_dogs_sample"
     assert [(c["BLESSED"], c["VERSIONS"]) for c in cells] == [
-        ("blessed", f"1 (pushed) in {serving}"),
+        ("blessed", f"1 (pushed, serving) in {serving}"),
         ("not blessed", "-"),
     ]
-    assert {c["PROFILE"] for c in cells} == {"sample"}
+    assert {(c["DATASET"], c["CLASSES"]) for c in cells} == {("cats_vs_dogs_sample", "cat, dog")}
 
 
 def test_list_json_is_machine_readable(capsys, models, worse_run):
@@ -119,6 +122,11 @@ def test_show_gives_metrics_thresholds_verdict_and_lineage(worse_run, models):
     text = commands.format_details(details)
     assert "not blessed" in text and "failed: binary_accuracy = " in text
     assert "dataset: cats_vs_dogs_sample" in text and "transform graph: " in text
+    assert "  dataset cats_vs_dogs_sample, classes cat, dog" in text
+    # Only metrics defined in a slice: one class has no ROC curve, and nothing is NaN.
+    (dogs,) = [line for line in text.splitlines() if "metrics [dog (label 1)]" in line]
+    assert "example_count=" in dogs and "auc" not in dogs
+    assert "nan" not in text.lower()
 
 
 def test_promote_refuses_an_unblessed_model_unless_forced_with_a_reason(
@@ -169,7 +177,12 @@ def test_promote_and_rollback_publish_new_versions_recorded_in_mlmd(
     code, out, _ = models_cli(capsys, "list", "--output-dir", str(registry_dir))
     # The good model's line: each version with the serving directory it went to.
     good_pushed_dir = os.path.dirname(good.publications[0].path)
-    assert f"1 (pushed) in {good_pushed_dir}; 1 (promoted), 3 (rolled back) in {versions}" in out
+    assert (
+        f"1 (pushed, serving) in {good_pushed_dir}; 1 (promoted), 3 (republished by rollback) "
+        f"in {versions}" in out
+    )
+    # The worse model's version 4 (the second rollback) is the one serving now.
+    assert "4 (republished by rollback, serving)" in out
 
 
 def test_promote_without_to_continues_after_the_pipelines_versions(capsys, registry_dir, models):
@@ -179,6 +192,11 @@ def test_promote_without_to_continues_after_the_pipelines_versions(capsys, regis
     assert code == 0, err
     assert f"model {models[0].id} is already serving as version 1: " in out
     assert "--force" in out
+    code, _, err = models_cli(capsys, "promote", str(models[0].id), "--force", *common)
+    assert code == 2
+    assert (
+        "--force needs --reason: say why a model that is already serving is published again" in err
+    )
     assert sorted(os.listdir(registry_dir / "serving" / MODEL_NAME)) == ["1"]
     code, out, err = models_cli(
         capsys, "promote", str(models[0].id), "--force", "--reason", "re-publish", *common

@@ -104,11 +104,16 @@ def _content() -> content_lib.ReportContent:
                 "prediction_sum": 13.0,
             },
         ],
-        most_wrong=[
-            content_lib.TestImage("train.tfrecord__7", 0, 0.97, _jpeg("red")),
-            content_lib.TestImage("train.tfrecord__9", 1, 0.40, _jpeg("blue")),
+        class_names=["cat", "dog"],
+        scored=[
+            content_lib.TestImage("cat.7.jpg", 0, 1, 0.97, _jpeg("red"), positive_probability=0.97),
+            content_lib.TestImage(
+                "dog.9.jpg", 1, 0, 0.60, _jpeg("blue"), positive_probability=0.40
+            ),
+            content_lib.TestImage(
+                "dog.2.jpg", 1, 1, 0.80, _jpeg("green"), positive_probability=0.8
+            ),
         ],
-        scored_test_examples=28,
     )
 
 
@@ -119,7 +124,7 @@ def test_the_page_has_every_section_of_the_report():
         "Training",
         "Evaluation on the test split",
         "Per class",
-        "The 2 test images the model got most wrong",
+        "Misclassified test images: the 2 most confident mistakes",
         "Blessing",
         "Components",
     ):
@@ -128,7 +133,10 @@ def test_the_page_has_every_section_of_the_report():
     assert "binary_accuracy = 0.5000 is below the value threshold 0.7000" in html
     assert "--head-epochs 2 (profile: 4)" in html
     assert "serving before this run (model 3)" in html
-    assert "P(dog) = 0.970" in html
+    # Only the misclassified, each with what it is and what the model said, by file name.
+    assert "true <b>cat</b>, said <b>dog</b> (P(dog) = 0.970)" in html
+    assert "dog.2.jpg" not in html and "cat.7.jpg" in html
+    assert "mean P(dog)" in html
     assert "/data/&lt;tfds&gt;" in html  # values are escaped
 
 
@@ -165,3 +173,18 @@ def test_a_run_that_stopped_before_training_still_gets_a_page():
     content = content_lib.ReportContent(run_id="r", profile="sample", summary={"run_id": "r"})
     html = page.render(content)
     assert "the Trainer did not run" in html and "the Evaluator did not run" in html
+
+
+def test_three_classes_speak_their_names_everywhere():
+    """No cat or dog for a dataset of colours: names from the data, a 3 x 3 matrix."""
+    content = _content()
+    content.class_names = ["blue", "green", "red"]
+    content.curve, content.calibration = [], []  # TFMA's binary plots: not for 3 classes
+    content.scored = [
+        content_lib.TestImage("red/1.png", 2, 0, 0.81, _jpeg("red")),
+        content_lib.TestImage("green/1.png", 1, 1, 0.9, _jpeg("green")),
+    ]
+    html = page.render(content)
+    assert "true <b>red</b>, said <b>blue</b> (0.810)" in html
+    assert "red (label 2)" in html and "P(dog)" not in html and ">cat<" not in html
+    assert content.confusion() == [[0, 0, 0], [0, 1, 0], [1, 0, 0]]

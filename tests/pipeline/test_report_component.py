@@ -61,5 +61,5 @@ def test_the_component_writes_the_same_report_from_its_input_artifacts(e2e_run, 
     for section in ("The run", "Training", "Evaluation on the test split", "Blessing"):
         assert f">{section}</h2>" in html and f">{section}</h2>" in local
     assert "blessed" in html and f"test: {summary['split_counts']['test']}" in html
-    assert "test images the model got most wrong" in html
+    assert ">Misclassified test images" in html
     assert "Components</h2>" not in html  # no runner timings inside a cluster task
