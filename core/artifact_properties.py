@@ -34,6 +34,14 @@ TRAINING_IDENTITY = "training_identity"
 
 # On a ModelBlessing artifact (TFX's Evaluator contract): 1 when the model passed the thresholds.
 BLESSED = "blessed"
+# On a ModelBlessing artifact: why the latest blessed model was no baseline (another task's).
+BASELINE_SKIPPED = "baseline_skipped"
+
+# On a Model artifact (the Trainer): the task it is for, so that a baseline is one of the same.
+MODEL_NAME = "model_name"  # the name it is served under
+DATASET = "dataset"  # the TFDS dataset it was trained on
+SERVING_SIGNATURES = "serving_signatures"  # JSON list of its signature keys
+# (and CLASS_NAMES, its label's class names in label order)
 
 # On split-aware artifacts (Examples, ExampleStatistics, ExampleAnomalies): JSON list of splits.
 SPLIT_NAMES = "split_names"

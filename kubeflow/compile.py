@@ -40,14 +40,13 @@ from kubeflow.config_checks import (
     parse_tolerations,
 )
 from kubeflow.locations import check_cluster_locations
-from pipeline.create import create_pipeline
+from pipeline.create import TRAINER_ID, create_pipeline
 from trainer_module.devices import REQUIRED_GPUS_ENV
 
 # Every task runs this module, which restores what the open-source KFP launcher
 # drops from input artifacts and then runs TFX's own v2 entrypoint
 # (tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor).
 CONTAINER_COMMAND = ("python", "-m", "kubeflow.executor_entrypoint")
-TRAINER_ID = "Trainer"
 PUSHER_ID = "Pusher"
 BASELINE_LOOKUP_ID = "BaselineLookup"
 # KFP's cache key is the input artifact ids, the parameters, the image and the command

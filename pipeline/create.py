@@ -8,12 +8,9 @@ import json
 
 # Specific TFX modules rather than `tfx.v1`, which also imports TFX's Google Cloud
 # extensions: ~10 s more start-up for every `run` and `compile`.
-from tfx.components import Evaluator, ExampleValidator, StatisticsGen, Trainer
+from tfx.components import ExampleValidator, StatisticsGen
 from tfx.dsl.components.base.base_node import BaseNode
 from tfx.dsl.components.common.resolver import Resolver
-from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
-    LatestBlessedModelStrategy,
-)
 from tfx.orchestration.pipeline import Pipeline
 from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
 from tfx.types import Channel, standard_artifacts
@@ -25,15 +22,25 @@ from components.latest_blessed_model.component import (
     BaselineLookup,
     EvaluatorWithLookedUpBaseline,
 )
+from components.model_task.component import (
+    EvaluatorOfSameTask,
+    LatestBlessedModelOfNameStrategy,
+    TrainerRecordingTask,
+)
 from components.tfds_example_gen.component import TfdsExampleGen
 from components.tfds_example_gen.executor import DATA_FINGERPRINT
 from components.versioned_pusher.component import VersionedPusher
+from core import artifact_properties as properties
 from core.code_fingerprint import CODE_FINGERPRINT_KEY, code_fingerprint
 from core.config import RESUME_ROOT, PipelineConfig, is_remote_location
 from core.metadata.store import Target
 from pipeline.data_validation import SCHEMA_SPLITS, make_custom_validation_config
 from pipeline.evaluation import make_eval_config
 from pipeline.report.component import RunReport
+
+# TFX names a node after its class unless told: the run history, the cache and the
+# Kubeflow task keep the name every earlier run used.
+TRAINER_ID = "Trainer"
 
 PREPROCESSING_FN = "trainer_module.preprocessing.preprocessing_fn"
 RUN_FN = "trainer_module.run.run_fn"
@@ -179,7 +186,7 @@ def create_pipeline(
         # computing them over every 67 KB pixel string cost more than the transform itself.
         disable_statistics=True,
     )
-    trainer = Trainer(
+    trainer = TrainerRecordingTask(
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
@@ -191,10 +198,13 @@ def create_pipeline(
             "num_classes": data.num_classes,
             "training": dataclasses.asdict(config.training),
             "profile": config.profile,  # recorded in MLMD for `models list`
+            # Recorded on the Model artifact: a baseline is a model of the same name.
+            properties.MODEL_NAME: config.evaluation.model_name,
+            properties.DATASET: data.dataset_name,
             CODE_FINGERPRINT_KEY: code_fingerprint(_module(RUN_FN)),
             **({RESUME_ROOT: trainer_resume_root} if trainer_resume_root else {}),
         },
-    )
+    ).with_id(TRAINER_ID)
     components = [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer]
     if fingerprint is not None:
         components.insert(0, fingerprint)
@@ -203,6 +213,7 @@ def create_pipeline(
     if baseline_lookup is not None and not include_resolver:
         lookup = BaselineLookup(
             pipeline_name=config.runner.pipeline_name,
+            model_name=config.evaluation.model_name,
             mlmd_host=baseline_lookup.host or "",
             mlmd_port=baseline_lookup.port,
             mlmd_sqlite_path=baseline_lookup.sqlite_path or "",
@@ -219,13 +230,14 @@ def create_pipeline(
         baseline = None
         if include_resolver:
             resolver = Resolver(
-                strategy_class=LatestBlessedModelStrategy,
+                strategy_class=LatestBlessedModelOfNameStrategy,
+                config={"model_name": config.evaluation.model_name},
                 model=Channel(type=standard_artifacts.Model),
                 model_blessing=Channel(type=standard_artifacts.ModelBlessing),
             ).with_id("latest_blessed_model_resolver")
             components.append(resolver)
             baseline = resolver.outputs["model"]
-        evaluator = Evaluator(
+        evaluator = EvaluatorOfSameTask(
             examples=example_gen.outputs["examples"],
             model=trainer.outputs["model"],
             baseline_model=baseline,

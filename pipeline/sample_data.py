@@ -61,9 +61,21 @@ _DEFECT_FRACTIONS = {
 OVERSIZED_SIZE = (6000, 5000)
 
 
+# N classes are N hue bands around the colour wheel, named after the hue at their centre.
+HUE_NAMES = (
+    "red", "orange", "yellow", "chartreuse", "green", "spring_green",
+    "cyan", "azure", "blue", "violet", "magenta", "rose",
+)  # fmt: skip
+
+
 def class_names(num_classes: int = 2) -> tuple[str, ...]:
-    """cat and dog for two classes, class_0 .. class_<N-1> for more."""
-    return CLASS_NAMES if num_classes == 2 else tuple(f"class_{i}" for i in range(num_classes))
+    """cat and dog for two classes; for more, the colour of each class's hue band (red,
+    green, blue for three), or class_0 .. class_<N-1> past twelve."""
+    if num_classes == 2:
+        return CLASS_NAMES
+    if num_classes > len(HUE_NAMES):
+        return tuple(f"class_{i}" for i in range(num_classes))
+    return tuple(HUE_NAMES[round(i * len(HUE_NAMES) / num_classes)] for i in range(num_classes))
 
 
 def make_features(num_classes: int = 2) -> tfds.features.FeaturesDict:
@@ -151,7 +163,7 @@ def _draw(
     if num_classes == 2:
         hue = rng.uniform(0.0, 0.12) if label == 0 else rng.uniform(0.5, 0.68)
     else:  # N classes: N hue bands around the colour wheel, blobs and stripes alternating
-        hue = label / num_classes + rng.uniform(0.0, 0.5 / num_classes)
+        hue = label / num_classes + rng.uniform(-0.25 / num_classes, 0.25 / num_classes)
     background = _rgb(hue, rng.uniform(0.3, 0.8), rng.uniform(0.4, 0.9))
     image = Image.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(image)

@@ -15,6 +15,7 @@ from core.config import MLMD_GRPC_PORT
 class BaselineLookupSpec(component_spec.ComponentSpec):
     PARAMETERS = {
         executor.PIPELINE_NAME: component_spec.ExecutionParameter(type=str),
+        executor.MODEL_NAME: component_spec.ExecutionParameter(type=str, optional=True),
         executor.MLMD_HOST: component_spec.ExecutionParameter(type=str, optional=True),
         executor.MLMD_PORT: component_spec.ExecutionParameter(type=int, optional=True),
         executor.MLMD_SQLITE_PATH: component_spec.ExecutionParameter(type=str, optional=True),
@@ -45,6 +46,7 @@ class BaselineLookup(base_component.BaseComponent):
     def __init__(
         self,
         pipeline_name: str,
+        model_name: str = "",
         mlmd_host: str = "",
         mlmd_port: int = MLMD_GRPC_PORT,
         mlmd_sqlite_path: str = "",
@@ -54,6 +56,8 @@ class BaselineLookup(base_component.BaseComponent):
         Args:
             pipeline_name: only models trained by this pipeline qualify (and, on
                 Kubeflow, only those of runs in the task's own namespace).
+            model_name: ...and only models of this name (the task's; see
+                components.model_task), when given.
             mlmd_host: an MLMD gRPC service (used when set), e.g. Kubeflow's
                 metadata-grpc-service.kubeflow.
             mlmd_port: that service's port.
@@ -67,6 +71,7 @@ class BaselineLookup(base_component.BaseComponent):
         super().__init__(
             spec=BaselineLookupSpec(
                 pipeline_name=pipeline_name,
+                model_name=model_name,
                 mlmd_host=mlmd_host,
                 mlmd_port=mlmd_port,
                 mlmd_sqlite_path=mlmd_sqlite_path,

@@ -27,17 +27,20 @@ from tfx.components.evaluator import executor as evaluator_executor
 from tfx.dsl.components.base import base_beam_executor, base_executor
 from tfx.types import artifact_utils, standard_artifacts, standard_component_specs
 
+from components.model_task.executor import same_task_inputs
 from core import artifact_properties as properties
 from core.config import MLMD_GRPC_PORT
 from core.metadata import models
 from core.metadata.store import Target, connect
 
 PIPELINE_NAME = "pipeline_name"
+MODEL_NAME = properties.MODEL_NAME
 MLMD_HOST = "mlmd_host"
 MLMD_PORT = "mlmd_port"
 MLMD_SQLITE_PATH = "mlmd_sqlite_path"
 BASELINE = properties.LOOKED_UP_BASELINE  # the lookup's output, the Evaluator's parameter
 BASELINE_MODEL = standard_component_specs.BASELINE_MODEL_KEY
+BLESSING = standard_component_specs.BLESSING_KEY
 NO_BASELINE = ""
 # Set from the pod's own metadata (the compiled PlatformSpec's fieldPathAsEnv, as
 # kfp-kubernetes' use_field_path_as_env writes it).
@@ -59,11 +62,18 @@ def pod_namespace() -> str:
 
 
 def describe_baseline(record: models.ModelRecord | None) -> str:
-    """The lookup's answer as the Evaluator's parameter: the model's id and location, or ""."""
+    """The lookup's answer as the Evaluator's parameter: the model's id, location and task
+    (components.model_task), or ""."""
     if record is None:
         return NO_BASELINE
     return json.dumps(
-        {"model_id": record.id, "uri": record.uri, "run_id": record.run_id}, sort_keys=True
+        {
+            "model_id": record.id,
+            "uri": record.uri,
+            "run_id": record.run_id,
+            "task": record.task,
+        },
+        sort_keys=True,
     )
 
 
@@ -82,7 +92,10 @@ class LookupExecutor(base_executor.BaseExecutor):
             port=int(exec_properties.get(MLMD_PORT) or MLMD_GRPC_PORT),
         )
         found = models.latest_blessed_model(
-            connect(target), exec_properties[PIPELINE_NAME], pod_namespace()
+            connect(target),
+            exec_properties[PIPELINE_NAME],
+            pod_namespace(),
+            model_name=exec_properties.get(MODEL_NAME) or None,
         )
         artifact_utils.get_single_instance(output_dict[BASELINE]).value = describe_baseline(found)
 
@@ -109,5 +122,11 @@ class EvaluatorExecutor(base_beam_executor.BaseBeamExecutor):
             baseline = standard_artifacts.Model()
             baseline.uri = model["uri"]
             baseline.id = model["model_id"]
+            for name, value in (model.get("task") or {}).items():
+                baseline.set_string_custom_property(name, value)
             inputs[BASELINE_MODEL] = [baseline]
+        inputs, skipped = same_task_inputs(inputs)
         evaluator_executor.Executor(self._context).Do(inputs, output_dict, properties_for_tfx)
+        if skipped:
+            blessing = artifact_utils.get_single_instance(output_dict[BLESSING])
+            blessing.set_string_custom_property(properties.BASELINE_SKIPPED, skipped)

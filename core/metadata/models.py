@@ -17,6 +17,7 @@ queries work whatever the orchestrator named its component types.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import time
 from collections.abc import Callable
@@ -89,6 +90,22 @@ class ModelRecord:
     baseline_id: int | None = None
     publications: list[Publication] = field(default_factory=list)
     removed: bool = False  # its files were removed by `gc` (the record stays)
+    # What the Trainer recorded of its task (components.model_task); None/[] for older models.
+    model_name: str | None = None
+    dataset: str | None = None
+    class_names: list[str] = field(default_factory=list)
+    signatures: list[str] = field(default_factory=list)
+
+    @property
+    def task(self) -> dict[str, str]:
+        """The task's properties as recorded on the Model artifact ({} when none were)."""
+        if self.model_name is None:
+            return {}
+        return {
+            properties.MODEL_NAME: self.model_name,
+            properties.CLASS_NAMES: json.dumps(self.class_names),
+            properties.SERVING_SIGNATURES: json.dumps(self.signatures),
+        }
 
     @property
     def serving_model_dir(self) -> str:
@@ -170,6 +187,10 @@ def list_models(store: MetadataStore, scope: Scope | None = None) -> list[ModelR
             uri=model.uri,
             created_ms=model.create_time_since_epoch,
             removed=model.state == mlmd.Artifact.DELETED,
+            model_name=string_property(model, properties.MODEL_NAME),
+            dataset=string_property(model, properties.DATASET),
+            class_names=_json_list(model, properties.CLASS_NAMES),
+            signatures=_json_list(model, properties.SERVING_SIGNATURES),
         )
         _read_producer(store, record, produced[model.id].execution_id)
         if scope is not None and not scope.admits(record):
@@ -209,7 +230,7 @@ def get_model(store: MetadataStore, model_id: int, scope: Scope | None = None) -
 
 
 def latest_blessed_model(
-    store: MetadataStore, pipeline_name: str, namespace: str = ""
+    store: MetadataStore, pipeline_name: str, namespace: str = "", model_name: str | None = None
 ) -> ModelRecord | None:
     """The most recently trained blessed model of `pipeline_name` (the Resolver's choice).
 
@@ -217,11 +238,17 @@ def latest_blessed_model(
         store: a connected store, local or a cluster's.
         pipeline_name: only models trained by this pipeline qualify.
         namespace: ...and only those of runs in this KFP namespace ("": local runs).
+        model_name: ...and only those of this name (models from before names were
+            recorded qualify too).
 
     Returns:
         The newest blessed model, or None when none was blessed yet.
     """
-    blessed = [r for r in list_models(store, Scope(namespace, pipeline_name)) if r.blessed]
+    blessed = [
+        r
+        for r in list_models(store, Scope(namespace, pipeline_name))
+        if r.blessed and (model_name is None or r.model_name in (None, model_name))
+    ]
     return max(blessed, key=lambda r: (r.created_ms, r.id), default=None)
 
 
@@ -447,6 +474,11 @@ def _publication(execution: mlmd.Execution, pushed: mlmd.Artifact) -> Publicatio
 
 
 # ---- small helpers ----
+
+
+def _json_list(artifact: mlmd.Artifact, name: str) -> list[str]:
+    value = string_property(artifact, name)
+    return list(json.loads(value)) if value else []
 
 
 def _looked_up_baseline_id(evaluator: mlmd.Execution) -> int | None:

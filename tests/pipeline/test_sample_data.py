@@ -111,7 +111,7 @@ def test_an_n_class_sample_under_any_name(tmp_path):
         str(tmp_path), num_examples=30, num_classes=3, dataset_name="tri"
     )
     builder = tfds.builder("tri", data_dir=str(tmp_path))
-    assert builder.info.features["label"].names == ["class_0", "class_1", "class_2"]
+    assert builder.info.features["label"].names == ["red", "green", "blue"]
     # Planted defects (a truncated JPEG...) do not decode: read the labels only.
     examples = builder.as_dataset(split="train", decoders={"image": tfds.decode.SkipDecoding()})
     labels = [int(e["label"]) for e in examples]
@@ -128,7 +128,7 @@ def test_generate_sample_prints_one_progress_line_and_no_library_output(tmp_path
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     (line,) = result.stdout.splitlines()
-    assert line.startswith("writing the sample dataset (20 images) to ")
+    assert line.startswith("writing the sample dataset cats_vs_dogs_sample (20 images, 2 classes)")
     assert line.endswith(f" done: {tmp_path / 'tfds' / 'cats_vs_dogs_sample' / '4.0.1'}")
 
 
