@@ -56,9 +56,7 @@ def _option(default: Any, help: str, choices: tuple[str, ...] | None = None) -> 
 class DataConfig:
     """Where the images come from and how they are cut into splits and resized."""
 
-    dataset_name: str = _option(
-        "cats_vs_dogs", "TFDS dataset name (must be prepared in --data-dir unless --download)"
-    )
+    dataset_name: str = _option("cats_vs_dogs", "TFDS dataset name, prepared in the data dir")
     dataset_version: str = _option(
         "", "TFDS dataset version, e.g. 4.0.1; empty: the newest version prepared in --data-dir"
     )
@@ -74,7 +72,9 @@ class DataConfig:
     label_key: str = _option("label", "the dataset's label feature (class index)")
     # Two keep the guide's single logit and binary cross-entropy; more: softmax, sparse CE.
     num_classes: int = _option(
-        2, "classes of the label: the dataset's ClassLabel (preflight checks they agree)"
+        2,
+        "classes of the label; `run` takes the prepared dataset's (or image folder's) count "
+        "when not given, a given one must agree; generate-sample: the sample's classes",
     )
     image_size: int = _option(
         150, "side of the square model input, in pixels (at least the backbone's minimum)"
@@ -85,15 +85,25 @@ class DataConfig:
     )
     # Off by default, so an offline run fails at once with how to prepare the data.
     download: bool = _option(
-        False, "let TFDS download and prepare a missing dataset (needs the internet)"
+        False,
+        "let TFDS download and prepare a dataset that is not prepared in the data dir "
+        "(needs the internet)",
     )
     sample_examples: int = _option(
         600, "number of images in the generated sample dataset (generate-sample)"
     )
     image_folder: str = _option(
         "",
-        "DIR/<split>/<class>/<image>: your own photos, written as the TFDS dataset "
-        "--dataset-name under --data-dir before the run (local runs)",
+        "your own photos, one folder per class: DIR/<class>/<image> (split train/eval/test "
+        "by the two fractions below) or DIR/train/<class>/..., DIR/test/<class>/... (eval "
+        "carved from train); the dataset name, classes and model name follow from the folder "
+        "(local runs)",
+    )
+    eval_fraction: float = _option(
+        0.1, "share of an image folder's training images held out for eval, when it has no eval/"
+    )
+    test_fraction: float = _option(
+        0.1, "share of an image folder's images held out for test, when it has no test/"
     )
 
     def splits(self) -> dict[str, str]:
@@ -178,7 +188,9 @@ class EvaluationConfig:
         "latest blessed model's; skipped on the first run",
     )
     model_name: str = _option(
-        "cats_vs_dogs", "directory name of the model under the serving dir: <serving dir>/<name>/N"
+        "cats_vs_dogs",
+        "directory name of the model under the serving dir: <serving dir>/<name>/N (default: "
+        "the dataset's name)",
     )
 
 
@@ -298,6 +310,10 @@ class PipelineConfig:
         if profile not in _PROFILE_OVERRIDES:
             raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
         merged = {**_PROFILE_OVERRIDES[profile], **overrides}
+        if "dataset_name" in overrides and "model_name" not in overrides:
+            # A model is named after what it learns: another dataset, another model, never a
+            # new version of the profile's (whose classes may differ).
+            merged["model_name"] = re.sub(r"[^\w.-]+", "_", overrides["dataset_name"])
         config = cls(profile=profile).replace(**merged)
         config.validate()
         return config
@@ -468,6 +484,12 @@ def _problems(config: PipelineConfig) -> list[str]:
                 f"--{flag} {location!r}: {scheme}:// is not a file system this project reads; "
                 "use a local path, gs://BUCKET/... or s3://BUCKET/..."
             )
+    for flag, fraction in (
+        ("eval-fraction", data.eval_fraction),
+        ("test-fraction", data.test_fraction),
+    ):
+        if not 0.01 <= fraction <= 0.4:
+            problems.append(f"--{flag} {fraction} must be between 0.01 and 0.4")
     if data.max_image_pixels < 1:
         problems.append(f"--max-image-pixels {data.max_image_pixels} must be at least 1")
     if data.num_classes < 2:

@@ -19,19 +19,33 @@ from pipeline import flags
 from pipeline.cli import add_gc_arguments
 
 RUNS_LIMIT = 10
-# The configuration fields a command reads, where it is not all of them.
+# The configuration fields each command reads: each shows and accepts only those.
 _CONNECTION_FIELDS = ("kfp_host", "kfp_namespace", "verbose")
+_EXPERIMENT_FIELDS = (*_CONNECTION_FIELDS, "kfp_experiment", "pipeline_name")
+# What goes into a compiled pipeline: every field but the local-only ones (your own photos
+# are prepared locally; the sample size is generate-sample's) and the API's.
+_COMPILED_FIELDS = flags.fields_of(
+    "data", "training", "evaluation", "runner", "kubeflow",
+    without=(
+        "image_folder", "eval_fraction", "test_fraction", "sample_examples",
+        "kfp_host", "kfp_namespace", "kfp_experiment", "cron", "max_concurrency",
+    ),
+)  # fmt: skip
 _COMMAND_FIELDS = {
+    "compile": _COMPILED_FIELDS,
+    "submit": (*_COMPILED_FIELDS, *_EXPERIMENT_FIELDS),
+    "schedule": (*_COMPILED_FIELDS, *_EXPERIMENT_FIELDS, "cron", "max_concurrency"),
+    "runs": _EXPERIMENT_FIELDS,
+    "unschedule": _EXPERIMENT_FIELDS,
     # `resume` restarts what a run was compiled with: it only needs to reach the API.
     "resume": _CONNECTION_FIELDS,
-    "gc": (
-        *_CONNECTION_FIELDS, "output_dir", "serving_dir", "model_name", "pipeline_name",
-    ),
-}  # fmt: skip
+    "gc": (*_CONNECTION_FIELDS, "output_dir", "serving_dir", "model_name", "pipeline_name"),
+}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and its flags (the tests walk them: each flag a help names must work)."""
+    parser = flags.StrictParser(
         prog="python -m kubeflow",
         description="Compile, submit and schedule the pipeline on Kubeflow Pipelines v2.",
     )
@@ -46,16 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     schedule.add_argument(
         "--replace", action="store_true", help="replace the recurring run if it exists"
     )
-    for command in (submit, schedule):
-        # The same as --no-enable-cache: every task re-runs (KFP reads caching per task from
-        # the uploaded spec; kfp.Client cannot override it for an uploaded version).
-        command.add_argument(
-            "--no-cache",
-            dest="enable_cache",
-            action="store_false",
-            default=None,
-            help="compile with caching off for every task",
-        )
     runs = commands.add_parser("runs", help="list the experiment's recent runs with their state")
     runs.add_argument(
         "--limit", type=int, default=RUNS_LIMIT, help=f"newest runs shown [default: {RUNS_LIMIT}]"
@@ -87,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         # A cluster runs the guide's recipe unless told otherwise.
         command.set_defaults(profile="full")
 
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         config = flags.config_from_args(args)

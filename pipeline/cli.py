@@ -11,7 +11,7 @@ import warnings
 
 from core import config as config_lib
 from pipeline import flags
-from pipeline.quiet import quiet_libraries
+from pipeline.quiet import held_for_the_log, quiet_libraries
 
 # The local commands use every section but Kubeflow's (only `python -m kubeflow` has those);
 # `sample_examples` is generate-sample's alone.
@@ -23,8 +23,9 @@ _SERVING_FIELDS = ("output_dir", "serving_dir", "model_name", "verbose")
 GC_KEEP = 3
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and its flags (the tests walk them: each flag a help names must work)."""
+    parser = flags.StrictParser(
         prog="python -m pipeline",
         description="Image transfer learning (Xception, cats vs dogs) as a TFX pipeline.",
     )
@@ -37,7 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     flags.add_config_arguments(run, sections=_RUN_SECTIONS, fields=_RUN_FIELDS)
 
-    predict = commands.add_parser("predict", help="score image files with a pushed model")
+    predict = commands.add_parser(
+        "predict",
+        help="score image files with a pushed model",
+        description="Prints one line per image: the file, the class the model chose, and its "
+        "probability of that class (the model's confidence, from 0 to 1).",
+    )
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="JPEG/PNG/GIF/BMP files")
     predict.add_argument("--model", help="SavedModel dir (default: latest pushed version)")
     flags.add_config_arguments(predict, sections=_RUN_SECTIONS, fields=_SERVING_FIELDS)
@@ -48,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         "(--num-classes N --dataset-name NAME --data-dir DIR)",
     )
     flags.add_config_arguments(
-        generate, sections=("data", "runner"), fields=("data_dir", "sample_examples", "verbose")
+        generate,
+        sections=("data", "runner"),
+        fields=("data_dir", "dataset_name", "num_classes", "sample_examples", "verbose"),
     )
     generate.add_argument(
         "--if-missing", action="store_true", help="do nothing when it is already there"
@@ -77,12 +85,17 @@ def main(argv: list[str] | None = None) -> int:
         gc, sections=_RUN_SECTIONS, fields=(*_SERVING_FIELDS, "pipeline_name")
     )
 
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         config = flags.config_from_args(args)
     except config_lib.ConfigError as error:
         parser.exit(2, f"error: {error}\n")
-    return {
+    command = {
         "run": _run,
         "predict": _predict,
         "generate-sample": _generate,
@@ -90,7 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         "config": _show_config,
         "report": _report,
         "gc": _gc,
-    }[args.command](config, args)
+    }[args.command]
+    try:
+        return command(config, args)
+    except KeyboardInterrupt:  # a run interrupted mid-pipeline says more (RunInterruptedError)
+        print(f"interrupted: {args.command} stopped before it finished", file=sys.stderr)
+        return 130
 
 
 def _add_models_commands(commands: argparse._SubParsersAction) -> None:
@@ -157,24 +175,32 @@ def _run(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
     except run_lock.RunLockedError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    from pipeline.local_runner import LATEST_RUN_FILE, run_locally
-    from pipeline.preflight import PreflightError
+    problem = None
+    # TensorFlow's start-up lines and TFDS's progress go to the run's log, not the terminal.
+    with held_for_the_log(config.runner.verbose) as held:
+        from pipeline.local_runner import LATEST_RUN_FILE, RunInterruptedError, run_locally
+        from pipeline.preflight import PreflightError, with_the_datasets_class_count
 
-    if config.data.image_folder:
-        from pipeline.image_folder import ImageFolderError, prepare_image_folder
+        if config.data.image_folder:
+            from pipeline import image_folder
 
-        try:
-            prepare_image_folder(
-                config.data.image_folder, config.data.dataset_name, config.data_dir
-            )
-        except ImageFolderError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+            try:
+                config = _prepared_image_folder(config, args, held.terminal)
+            except image_folder.ImageFolderError as error:
+                problem = error
+        elif "num_classes" not in flags.given_fields(args):
+            config = with_the_datasets_class_count(config)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
-        summary = run_locally(config)
+        summary = run_locally(config, preamble=held.text())
     except PreflightError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except RunInterruptedError as interrupted:
+        print(f"interrupted: {interrupted}", file=sys.stderr)
+        return 130
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -183,9 +209,44 @@ def _run(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepared_image_folder(
+    config: config_lib.PipelineConfig, args: argparse.Namespace, terminal
+) -> config_lib.PipelineConfig:
+    """Writes the folder as a TFDS dataset; returns the configuration the folder implies."""
+    from pipeline import image_folder
+
+    config, layout = image_folder.folder_config(config, flags.given_fields(args))
+    prepared = image_folder.prepare_image_folder(layout, config.data.dataset_name, config.data_dir)
+    splits = ", ".join(
+        f"{split} {prepared.counts[split]}"
+        for split in sorted(prepared.counts, key=image_folder.SPLIT_ORDER.index)
+    )
+    classes = layout.class_names
+    done = "prepared" if prepared.rewritten else "unchanged since prepared:"
+    print(
+        f"{done} {config.data.dataset_name} from {config.data.image_folder}: {splits} images, "
+        f"{len(classes)} classes ({', '.join(classes)}); splits train={config.data.train_split} "
+        f"eval={config.data.eval_split} test={config.data.test_split}",
+        file=terminal,
+    )
+    return config
+
+
 def _predict(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
     with quiet_libraries(config.runner.verbose):
         from pipeline import predict
+    if not args.model and "model_name" not in flags.given_fields(args):
+        # `run --image-folder DIR` named the model after the folder: find it without a flag.
+        served = predict.served_model_names(config.serving_dir)
+        if config.evaluation.model_name not in served and len(served) == 1:
+            config = config.replace(model_name=served[0])
+        elif config.evaluation.model_name not in served and served:
+            print(
+                f"error: {config.serving_dir} serves the models {', '.join(served)}: pass "
+                "--model-name NAME (or --model DIR)",
+                file=sys.stderr,
+            )
+            return 2
     try:
         # Warnings about skipped versions are collected, then printed outside the quiet block.
         with quiet_libraries(config.runner.verbose):
@@ -199,7 +260,10 @@ def _predict(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int
         return 2
     for warning in skipped:
         print(f"warning: {warning}; skipped", file=sys.stderr)
+    for warning in _small_images(args.images, config.data.image_size):
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"model: {model_dir}")
+    print("image\tclass\tprobability of that class")
     for p in predictions:
         if p.error:
             print(f"{p.path}\terror: {p.error}")
@@ -208,18 +272,41 @@ def _predict(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int
     return 1 if any(p.error for p in predictions) else 0
 
 
+def _small_images(paths: list[str], image_size: int) -> list[str]:
+    """Images far below the model's input size are blown up to it: say so for each."""
+    from PIL import Image, UnidentifiedImageError
+
+    warnings = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+        except (OSError, UnidentifiedImageError):
+            continue  # the prediction line says what is wrong with it
+        if min(width, height) * 2 < image_size:
+            warnings.append(
+                f"{path} is {width}x{height} pixels, far below the model's {image_size}x"
+                f"{image_size} input: it is enlarged to it, and its score is less reliable"
+            )
+    return warnings
+
+
 def _generate(config: config_lib.PipelineConfig, args: argparse.Namespace) -> int:
+    given = flags.given_fields(args)
+    if config.data.num_classes != 2 and "dataset_name" not in given:
+        # Not over the two-class sample the demo uses: a name of its own.
+        config = config.replace(dataset_name=f"sample_{config.data.num_classes}_classes")
     with quiet_libraries(config.runner.verbose, stdout=True):
         from pipeline import sample_data
 
         data = config.data
         prepared = args.if_missing and sample_data.is_prepared(config.data_dir, data.dataset_name)
     if prepared:
-        print(f"sample dataset already in {config.data_dir}")
+        print(f"sample dataset {config.data.dataset_name} already in {config.data_dir}")
         return 0
     print(
-        f"writing the sample dataset ({config.data.sample_examples} images) to "
-        f"{config.data_dir} ...",
+        f"writing the sample dataset {config.data.dataset_name} ({config.data.sample_examples} "
+        f"images, {config.data.num_classes} classes) to {config.data_dir} ...",
         end="" if not config.runner.verbose else "\n",
         flush=True,
     )

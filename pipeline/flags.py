@@ -26,6 +26,15 @@ _GROUP_TITLES = {
 _PROFILE_CONFIGS = {name: PipelineConfig.for_profile(name) for name in PROFILES}
 
 
+class StrictParser(argparse.ArgumentParser):
+    """An ArgumentParser that takes no abbreviated flag: `--head-epoc 2` is a typo, refused,
+    not --head-epochs. Sub-commands made from it are StrictParsers too."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def add_config_arguments(
     parser: argparse.ArgumentParser,
     sections: Iterable[str] = tuple(SECTIONS),
@@ -75,13 +84,14 @@ def fields_of(*sections: str, without: Iterable[str] = ()) -> list[str]:
     return [n for n, s in SECTION_OF_FIELD.items() if s in sections and n not in excluded]
 
 
+def given_fields(args: argparse.Namespace) -> set[str]:
+    """The configuration fields a flag set (the rest keep the profile's values)."""
+    return {name for name in SECTION_OF_FIELD if getattr(args, name, None) is not None}
+
+
 def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     """Builds the validated config from parsed flags; unset flags keep the profile's values."""
-    overrides = {
-        name: getattr(args, name)
-        for name in SECTION_OF_FIELD
-        if getattr(args, name, None) is not None
-    }
+    overrides = {name: getattr(args, name) for name in given_fields(args)}
     return PipelineConfig.for_profile(args.profile, **overrides)
 
 

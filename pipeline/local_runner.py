@@ -25,17 +25,24 @@ from pipeline.run_logging import ProgressView, captured_output
 LATEST_RUN_FILE = "latest_run.json"
 
 
-def run_locally(config: PipelineConfig) -> run_summary.RunSummary:
+class RunInterruptedError(RuntimeError):
+    """The run was interrupted (Ctrl-C); the message says what completed and how to go on."""
+
+
+def run_locally(config: PipelineConfig, preamble: str = "") -> run_summary.RunSummary:
     """Checks inputs, runs every component, writes `<output dir>/latest_run.json`.
 
     Args:
         config: a validated configuration.
+        preamble: library output from before the run (TensorFlow's start-up lines, TFDS's
+            progress), written at the top of the run's log.
 
     Returns:
         The run's summary, read back from ML Metadata.
 
     Raises:
         PreflightError: before anything runs, when data or weights are missing.
+        RunInterruptedError: Ctrl-C (KeyboardInterrupt) during the run.
         RuntimeError: a component failed (the partial summary has been written
             first); another run holds the output directory (run_lock); the
             output directory or its log cannot be written (e.g. disk full).
@@ -46,8 +53,7 @@ def run_locally(config: PipelineConfig) -> run_summary.RunSummary:
             held.enter_context(output_dir_lock(config.output_dir))
         except OSError as error:
             raise RuntimeError(_cannot_write(config.output_dir, error)) from error
-        check_inputs(config)
-        return _run_and_summarize(config)
+        return _run_and_summarize(config, preamble)
 
 
 def run_dag(pipeline: Pipeline) -> None:
@@ -57,22 +63,31 @@ def run_dag(pipeline: Pipeline) -> None:
         LocalDagRunner().run(pipeline)
 
 
-def _run_and_summarize(config: PipelineConfig) -> run_summary.RunSummary:
+def _run_and_summarize(config: PipelineConfig, preamble: str) -> run_summary.RunSummary:
     log_path = os.path.join(config.output_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
-    pipeline = create_pipeline(
-        config,
-        metadata_connection_config=metadata.sqlite_metadata_connection_config(config.metadata_path),
-    )
     failure: BaseException | None = None
     with contextlib.ExitStack() as captured:
         try:
+            os.makedirs(os.path.dirname(log_path), exist_ok=True)
+            with open(log_path, "a") as log:
+                log.write(preamble)
             view = captured.enter_context(captured_output(log_path, config.runner.verbose))
         except OSError as error:
             raise RuntimeError(_cannot_write(config.output_dir, error)) from error
         view.print(f"pipeline {config.runner.pipeline_name}, profile {config.profile}")
         view.print(f"full log: {log_path}")
+        check_inputs(config)  # TFDS's warnings about the data dir go to the log too
+        pipeline = create_pipeline(
+            config,
+            metadata_connection_config=metadata.sqlite_metadata_connection_config(
+                config.metadata_path
+            ),
+        )
         try:
             run_dag(pipeline)
+        except KeyboardInterrupt:
+            logging.warning("interrupted (KeyboardInterrupt)")
+            raise RunInterruptedError(_interrupted_message(view, log_path)) from None
         except Exception as error:  # reported below, after the summary is written
             logging.exception("pipeline run failed")
             failure = error
@@ -99,6 +114,17 @@ def _run_and_summarize(config: PipelineConfig) -> run_summary.RunSummary:
             f"{log_path} is incomplete; free space under {config.output_dir}"
         )
     return summary
+
+
+def _interrupted_message(view: ProgressView, log_path: str) -> str:
+    # In the order they finished (the view records them as they do).
+    completed = (
+        f"{', '.join(view.seconds)} completed" if view.seconds else "no component had completed"
+    )
+    return (
+        f"{completed}; run the same command again to resume (completed components are "
+        f"reused, a Trainer resumes at its last finished epoch). Full log: {log_path}"
+    )
 
 
 def _replace_file(path: str, text: str) -> None:
@@ -137,10 +163,18 @@ def _is_disk_full(error: BaseException | None) -> bool:
 
 
 def _cannot_write(output_dir: str, error: OSError) -> str:
+    """What went wrong writing the output directory, with the fix for that cause only."""
+    fixes = {
+        errno.ENOSPC: "free space there or choose another --output-dir",
+        errno.EDQUOT: "free space there (your quota is used up) or choose another --output-dir",
+        errno.EACCES: "make it writable for you or choose another --output-dir",
+        errno.EPERM: "make it writable for you or choose another --output-dir",
+        errno.EROFS: "it is on a read-only file system: choose another --output-dir",
+    }
+    fix = fixes.get(error.errno, "choose an --output-dir where a directory can be created")
     return (
         f"cannot write to the output directory {output_dir}: {error.strerror or error} "
-        f"({error.filename or output_dir}). Free space there, fix its permissions, "
-        "or choose another --output-dir"
+        f"({error.filename or output_dir}); {fix}"
     )
 
 

@@ -32,6 +32,18 @@ def latest_model_dir(model_serving_dir: str) -> str:
     return newest_complete_versions(model_serving_dir)[0][0]
 
 
+def served_model_names(serving_dir: str) -> list[str]:
+    """The models `serving_dir` holds: its folders with at least one numbered version."""
+    if not os.path.isdir(serving_dir):
+        return []
+    return sorted(
+        name
+        for name in os.listdir(serving_dir)
+        if os.path.isdir(os.path.join(serving_dir, name))
+        and any(v.isdigit() for v in os.listdir(os.path.join(serving_dir, name)))
+    )
+
+
 def newest_complete_versions(model_serving_dir: str) -> tuple[list[str], list[str]]:
     """(complete version dirs, newest first; warnings about newer incomplete ones).
 

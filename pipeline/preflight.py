@@ -24,6 +24,21 @@ def _class_count_problems(builder, label_key: str, num_classes: int) -> list[str
     return []
 
 
+def with_the_datasets_class_count(config: PipelineConfig) -> PipelineConfig:
+    """`config` with --num-classes the dataset's label has, when no flag gave it: the data
+    says how many classes there are. Unchanged when the dataset is not prepared (yet) or
+    its label is no ClassLabel; check_inputs then says what is wrong."""
+    data = config.data
+    try:
+        builder = tfds_source.open_prepared_builder(
+            data.dataset_name, config.data_dir, data.dataset_version
+        )
+        names = tfds_source.class_names(builder, data.label_key)
+    except (tfds_source.DatasetUnavailableError, KeyError):
+        return config
+    return config.replace(num_classes=len(names)) if len(names) >= 2 else config
+
+
 def check_inputs(config: PipelineConfig) -> dict[str, int]:
     """Checks, in seconds, what the pipeline would otherwise discover minutes in.
 

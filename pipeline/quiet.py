@@ -9,8 +9,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
 
 from absl import logging as absl_logging
 
@@ -50,3 +53,44 @@ def quiet_libraries(verbose: bool, stdout: bool = False) -> Iterator[None]:
             os.close(copy)
         os.close(devnull)
         absl_logging.set_verbosity(previous_verbosity)
+
+
+@dataclass
+class HeldOutput:
+    """Library output held back until the run's log exists; our own lines go to `terminal`."""
+
+    terminal: IO[str]
+    _file: IO[bytes]
+
+    def text(self) -> str:
+        """Everything the libraries wrote so far, for the top of the run's log."""
+        self._file.flush()
+        self._file.seek(0)
+        return self._file.read().decode(errors="replace")
+
+
+@contextlib.contextmanager
+def held_for_the_log(verbose: bool) -> Iterator[HeldOutput]:
+    """fd 1 and 2 into a temporary file (shown too, if `verbose`) while a run starts: importing
+    TensorFlow (its C++ start-up lines), preparing an image folder (TFDS's progress), before the
+    run's log file is opened. The caller writes `text()` at the top of that log."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    terminal = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    held_file = tempfile.TemporaryFile()
+    if verbose:
+        with contextlib.closing(terminal):
+            yield HeldOutput(terminal, held_file)
+        return
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    try:
+        for fd in saved:
+            os.dup2(held_file.fileno(), fd)
+        yield HeldOutput(terminal, held_file)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
+        terminal.close()

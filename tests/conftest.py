@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -128,4 +129,80 @@ def worse_run(tmp_path_factory, e2e_run):
         "▶ Transform",
         seconds_later(1),
         *WORSE_MODEL_FLAGS,
+    )
+
+
+THREE_CLASSES = ["red", "green", "blue"]  # generate-sample --num-classes 3
+
+
+@pytest.fixture(scope="session")
+def three_class_run(tmp_path_factory, e2e_run) -> PipelineRun:
+    """The 3-class sample trained under e2e_run's model name, in a copy of its outputs.
+
+    As a user would: `generate-sample --num-classes 3`, then `run` on it in the output
+    directory where the 2-class model is blessed and serving. That model is of another
+    task (two classes), so it is no baseline: the run applies the value threshold only.
+    """
+    from tests.interrupted_runs import copy_of_outputs
+
+    data_dir = tmp_path_factory.mktemp("tfds3")
+    generated = run_cli(
+        "generate-sample", "--num-classes", "3", "--sample-examples", "240",
+        "--data-dir", str(data_dir), cwd=data_dir,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    output_dir = copy_of_outputs(e2e_run, tmp_path_factory, "run3")
+    process = run_cli(
+        *sample_run_args(
+            str(data_dir), output_dir,
+            "--dataset-name", "sample_3_classes", "--model-name", MODEL_NAME,
+            # the head is what changes with N classes; chance is 1/3
+            "--head-epochs", "3", "--fine-tune-epochs", "0", "--min-accuracy", "0.5",
+        ),
+        cwd=output_dir,
+    )  # fmt: skip
+    assert process.returncode == 0, process.stdout + process.stderr
+    return PipelineRun(process, output_dir, str(data_dir))
+
+
+FOLDER_CLASSES = ["autumn", "forest", "sea"]  # the folder names (sorted): the class names
+
+
+@dataclass
+class InterruptedFolderRun(PipelineRun):
+    """The run, and what the same command printed when Ctrl-C stopped it before."""
+
+    interrupted_output: str = ""
+
+
+@pytest.fixture(scope="session")
+def image_folder_run(tmp_path_factory) -> PipelineRun:
+    """`python -m pipeline run --image-folder DIR` and nothing else, in a fresh directory;
+    interrupted with Ctrl-C (SIGINT to its process group) first, then run again.
+
+    DIR is the layout of the newcomer's try-out: `train/<class>/` and `test/<class>/`, JPEG
+    and PNG files. The data and output directories are the defaults under the working
+    directory.
+    """
+    from tests.interrupted_runs import run_and_kill, seconds_later
+    from tests.photo_folder import write_photo_folder
+
+    folder = write_photo_folder(
+        tmp_path_factory.mktemp("photos") / "my_photos",
+        FOLDER_CLASSES,
+        {"train": 40, "test": 10},
+        seed=3,
+    )
+    workdir = tmp_path_factory.mktemp("newcomer")
+    args = ["run", "--image-folder", str(folder)]
+    # Ctrl-C a second into Transform, then the same command again, as the message says.
+    a_second = seconds_later(1)
+    interrupted = run_and_kill(
+        args, REPO_ROOT, "▶ Transform", lambda: a_second(workdir), signal.SIGINT, cwd=workdir
+    )
+    # A newcomer's shell sets no TF_CPP_MIN_LOG_LEVEL: TensorFlow prints its start-up lines.
+    process = run_cli(*args, cwd=workdir, env={"TF_CPP_MIN_LOG_LEVEL": "0"})
+    assert process.returncode == 0, process.stdout + process.stderr
+    return InterruptedFolderRun(
+        process, workdir / "outputs", str(workdir / "data" / "tfds"), interrupted
     )

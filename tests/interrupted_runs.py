@@ -49,21 +49,30 @@ def edited_code(tmp_path_factory, edited: str) -> Path:
     return root
 
 
-def pipeline_process(args: list[str], code_root: Path) -> dict:
+def pipeline_process(args: list[str], code_root: Path, cwd: Path | None = None) -> dict:
     """Popen's args, cwd and env for `python -m pipeline ARGS` with the packages of
-    `code_root` first on the path (the killed run and its rerun are the same command)."""
+    `code_root` first on the path (the killed run and its rerun are the same command),
+    in `cwd` (default: `code_root`)."""
     return {
         "args": [sys.executable, "-m", "pipeline", *args],
-        "cwd": code_root,
+        "cwd": cwd or code_root,
         "env": {**os.environ, "PYTHONPATH": str(code_root)},
     }
 
 
-def run_and_kill(args: list[str], code_root: Path, marker: str, then: Callable[[], bool]) -> str:
+def run_and_kill(
+    args: list[str],
+    code_root: Path,
+    marker: str,
+    then: Callable[[], bool],
+    signal_number: int = signal.SIGKILL,
+    cwd: Path | None = None,
+) -> str:
     """Starts `python -m pipeline ARGS`; once `marker` appears in the live view and `then()`
-    holds, SIGKILLs its process group. Returns everything it printed."""
+    holds, sends `signal_number` to its process group: SIGKILL as the machine dying would,
+    SIGINT as Ctrl-C in a terminal does. Returns everything it printed."""
     process = subprocess.Popen(
-        **pipeline_process(args, code_root),
+        **pipeline_process(args, code_root, cwd),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -78,10 +87,12 @@ def run_and_kill(args: list[str], code_root: Path, marker: str, then: Callable[[
                 assert process.poll() is None, "".join(printed) + "(the run ended before the kill)"
                 assert time.monotonic() < deadline, f"{marker!r} seen, the condition never held"
                 time.sleep(0.2)
-            os.killpg(process.pid, signal.SIGKILL)
+            os.killpg(process.pid, signal_number)
             break
     rest, _ = process.communicate(timeout=120)
-    assert process.returncode == -signal.SIGKILL, "".join(printed) + rest
+    # Ctrl-C is the run's to handle: it stops, says so and exits 130 (128 + SIGINT)
+    expected = 130 if signal_number == signal.SIGINT else -signal_number
+    assert process.returncode == expected, "".join(printed) + rest
     return "".join(printed) + rest
 
 

@@ -98,16 +98,17 @@ def test_a_run_killed_in_the_trainer_is_completed_by_the_next_one(trainer_killed
 
 def test_the_killed_trainer_got_as_far_as_epoch_2(trainer_killed_then_rerun):
     killed = trainer_killed_then_rerun.killed_output
-    assert [epoch for _, epoch in epoch_lines(killed)][:2] == ["1/5", "2/5"]
+    assert [epoch for _, epoch in epoch_lines(killed)][:2] == ["1/4", "2/4"]
 
 
 def test_the_rerun_resumes_at_epoch_3_and_trains_only_the_rest(trainer_killed_then_rerun):
     rerun = trainer_killed_then_rerun
     assert "resuming at epoch 3/5 (head stage)" in rerun.process.stdout
+    # Each stage counts its own epochs (4 head, 1 fine-tune).
     assert epoch_lines(rerun.process.stdout) == [
-        ("head", "3/5"),
-        ("head", "4/5"),
-        ("fine-tune", "5/5"),
+        ("head", "3/4"),
+        ("head", "4/4"),
+        ("fine-tune", "1/1"),
     ]
 
 

@@ -10,7 +10,6 @@ minutes on a CPU: without them the view would sit on "▶ Trainer" for that long
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 
@@ -80,37 +79,26 @@ class StepMeter:
         return f"{self.label}: {steps} · {rate:.1f} img/s · {timing}".rstrip(" ·")
 
 
-def steps_for(examples: int | None, batch_size: int) -> int | None:
-    """The batches of one pass over `examples` (None: unknown)."""
-    return None if examples is None else math.ceil(examples / batch_size)
-
-
 class EpochProgress(keras.callbacks.Callback):
     """One line per epoch with every metric Keras reports, and a status line inside it.
 
-    Keras' `params["steps"]` is unknown for file-based datasets, so the caller
-    passes the steps of an epoch when it knows them (None: no ETA).
+    Epochs are counted within the stage ("fine-tune epoch 1/10"), though Keras numbers
+    them on the axis both stages share (fine-tuning starts after the head's epochs).
     """
 
-    def __init__(
-        self,
-        stage: str,
-        total_epochs: int,
-        steps_per_epoch: int | None = None,
-        batch_size: int = 1,
-    ):
+    def __init__(self, stage: str, first_epoch: int, stage_epochs: int, batch_size: int = 1):
         super().__init__()
         self._stage = stage.replace("_", "-")  # "fine_tune" (a history key) reads "fine-tune"
-        self._total_epochs = total_epochs
-        self._steps_per_epoch = steps_per_epoch
+        self._first_epoch = first_epoch
+        self._stage_epochs = stage_epochs
         self._batch_size = batch_size
         self._logger = logging.getLogger(PROGRESS_LOGGER)
         self._meter: StepMeter | None = None
         self._supports_tf_logs = True  # batch logs are not read: no per-step conversion
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
-        steps = self._steps_per_epoch or (self.params or {}).get("steps")
-        label = f"{self._stage} epoch {epoch + 1}/{self._total_epochs}"
+        steps = (self.params or {}).get("steps")  # unknown for file-based datasets: no ETA
+        label = f"{self._stage} epoch {epoch - self._first_epoch + 1}/{self._stage_epochs}"
         self._meter = StepMeter(label, steps, self._batch_size)
 
     def on_train_batch_end(self, batch: int, logs=None) -> None:
@@ -121,4 +109,10 @@ class EpochProgress(keras.callbacks.Callback):
         metrics = " ".join(
             f"{name}={float(value):.4f}" for name, value in sorted((logs or {}).items())
         )
-        self._logger.info("%s epoch %d/%d %s", self._stage, epoch + 1, self._total_epochs, metrics)
+        self._logger.info(
+            "%s epoch %d/%d %s",
+            self._stage,
+            epoch - self._first_epoch + 1,
+            self._stage_epochs,
+            metrics,
+        )

@@ -65,8 +65,9 @@ def run_fn(fn_args: FnArgs) -> None:
         _recalibrate_random_base(transfer, train_data)
 
     backup = resume.Backup(_backup_dir(fn_args), transfer.model)
-    head, fine = (backup.remaining(stage) for stage in training.stages(config))
-    monitors = _Monitors(fn_args.model_run_dir, fine.epochs, batch_size, backup)
+    planned = training.stages(config)
+    head, fine = (backup.remaining(stage) for stage in planned)
+    monitors = _Monitors(fn_args.model_run_dir, planned, batch_size, backup)
     if head.initial_epoch < head.epochs:
         training.train_head(transfer, head, train_data, eval_data, config, monitors.callbacks(head))
     if fine.initial_epoch < fine.epochs:
@@ -174,16 +175,27 @@ def _backup_dir(fn_args: FnArgs) -> str:
 class _Monitors:
     """What watches both stages: one TensorBoard log dir, the progress lines, the backup."""
 
-    def __init__(self, log_dir: str, total_epochs: int, batch_size: int, backup: resume.Backup):
+    def __init__(
+        self,
+        log_dir: str,
+        planned: tuple[training.Stage, ...],
+        batch_size: int,
+        backup: resume.Backup,
+    ):
         backup.adopt_logs(log_dir)
-        backup.announce(total_epochs)
+        backup.announce(planned[-1].epochs)
         self._tensorboard = keras.callbacks.TensorBoard(log_dir=log_dir)
-        self._total_epochs = total_epochs
+        # Each stage's progress counts its own epochs ("fine-tune epoch 1/10"), from where the
+        # stage was planned to start, also when a resumed stage starts later.
+        self._first_epoch = {stage.name: stage.initial_epoch for stage in planned}
         self._batch_size = batch_size
         self._backup = backup
 
     def callbacks(self, stage: training.Stage) -> list[keras.callbacks.Callback]:
-        progress = EpochProgress(stage.name, self._total_epochs, batch_size=self._batch_size)
+        first = self._first_epoch[stage.name]
+        progress = EpochProgress(
+            stage.name, first, stage.epochs - first, batch_size=self._batch_size
+        )
         return [self._tensorboard, progress, self._backup.callback(stage)]
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import tensorflow as tf
 import tensorflow_datasets as tfds
 
 
@@ -54,12 +56,28 @@ def open_prepared_builder(
     try:
         builder = tfds.builder(spec, data_dir=data_dir)
     except tfds.core.registered.DatasetNotFoundError as error:
-        raise DatasetUnavailableError(_how_to_prepare(name, data_dir, searched)) from error
+        raise DatasetUnavailableError(_how_to_prepare(name, data_dir, searched, version)) from error
     if not builder.is_prepared():
         if not download:
-            raise DatasetUnavailableError(_how_to_prepare(name, data_dir, searched))
+            raise DatasetUnavailableError(_how_to_prepare(name, data_dir, searched, version))
         builder.download_and_prepare()
     return builder
+
+
+def prepared_versions(data_dir: str, name: str) -> list[str]:
+    """The versions of `name` prepared under `data_dir` (folders with a dataset_info.json)."""
+    folder = os.path.join(data_dir, name)
+    if not tf.io.gfile.isdir(folder):
+        return []
+    return sorted(
+        (
+            entry.rstrip("/")
+            for entry in tf.io.gfile.listdir(folder)
+            if re.fullmatch(r"\d+\.\d+\.\d+/?", entry)
+            and tf.io.gfile.exists(os.path.join(folder, entry.rstrip("/"), "dataset_info.json"))
+        ),
+        key=lambda v: tuple(int(part) for part in v.split(".")),
+    )
 
 
 def check_feature_keys(builder: tfds.core.DatasetBuilder, image_key: str, label_key: str) -> None:
@@ -136,7 +154,14 @@ def shard_slices(builder: tfds.core.DatasetBuilder, split: str) -> list[ShardSli
     return slices
 
 
-def _how_to_prepare(name: str, data_dir: str, searched: str) -> str:
+def _how_to_prepare(name: str, data_dir: str, searched: str, version: str = "") -> str:
+    prepared = prepared_versions(data_dir, name)
+    if version and prepared:
+        return (
+            f"version {version} of TFDS dataset {name!r} is not prepared in --data-dir "
+            f"{data_dir}; prepared there: {', '.join(prepared)}. Pass --dataset-version "
+            f"{prepared[-1]}, or leave it out to read the newest"
+        )
     sample_hint = (
         "Generate it with:  python -m pipeline generate-sample --data-dir " + data_dir
         if name == "cats_vs_dogs_sample"

@@ -102,8 +102,8 @@ def test_an_existing_pipeline_gets_a_new_version_only(api, capsys):
     assert upload_version.query["pipelineid"] == ["p-9"]
 
 
-def test_no_cache_uploads_a_version_with_caching_off_for_every_task(api, capsys):
-    assert main(["submit", *CLUSTER_FLAGS, "--kfp-host", api.url, "--no-cache"]) == 0
+def test_no_enable_cache_uploads_a_version_with_caching_off_for_every_task(api, capsys):
+    assert main(["submit", *CLUSTER_FLAGS, "--kfp-host", api.url, "--no-enable-cache"]) == 0
 
     (upload_version,) = [r for r in api.requests if r.path.endswith("upload_version")]
     spec = next(yaml.safe_load_all(upload_version.body["uploadfile"]))

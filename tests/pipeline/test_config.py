@@ -144,3 +144,13 @@ def test_tfx_builds_no_sdist_of_itself_for_the_local_beam_runs():
     args = PipelineConfig.for_profile("sample").beam_pipeline_args()
     assert f"--setup_file={LOCAL_SETUP_FILE}" in args and os.path.isfile(LOCAL_SETUP_FILE)
     assert dependency_utils.make_beam_dependency_flags(args) == args  # nothing built or added
+
+
+def test_the_model_is_named_after_the_dataset_unless_a_flag_names_it():
+    assert PipelineConfig.for_profile("full").evaluation.model_name == "cats_vs_dogs"
+    flowers = parse("--profile", "full", "--dataset-name", "tf_flowers")
+    assert flowers.evaluation.model_name == "tf_flowers"
+    subset = PipelineConfig.for_profile("sample", dataset_name="imagenet2012_subset/1pct")
+    assert subset.evaluation.model_name == "imagenet2012_subset_1pct"
+    named = parse("--dataset-name", "tf_flowers", "--model-name", "flowers")
+    assert named.evaluation.model_name == "flowers"

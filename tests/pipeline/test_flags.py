@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 
 import pytest
 
@@ -86,7 +87,7 @@ def test_models_subcommands_show_only_their_options(capsys):
 
 
 def test_kubeflow_options_are_on_python_m_kubeflow(capsys):
-    text = _help(kubeflow_cli.main, "compile", capsys=capsys)
+    text = _help(kubeflow_cli.main, "schedule", capsys=capsys)
     for flag in KUBEFLOW_FLAGS:
         assert flag in text
 
@@ -98,3 +99,65 @@ def test_a_typo_in_a_fixed_choice_is_rejected_with_the_choices(capsys):
     assert "invalid choice: 'float61' (choose from 'none', 'float16', 'bfloat16')" in (
         capsys.readouterr().err
     )
+
+
+def _subcommands(parser: argparse.ArgumentParser, path: str = "") -> dict[str, tuple]:
+    """'run' / 'models list' -> (its parser, the help its parent gives it), at any depth."""
+    found = {}
+    for action in parser._actions:  # noqa: SLF001 - argparse keeps no public list
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            helps = {choice.dest: choice.help or "" for choice in action._choices_actions}  # noqa: SLF001
+            for name, sub in action.choices.items():
+                full = f"{path} {name}".strip()
+                found[full] = (sub, helps.get(name, ""))
+                found |= _subcommands(sub, full)
+    return found
+
+
+def _named_flags(text: str) -> set[str]:
+    """Our flags a help text names: --words-with-dashes, not other tools' (--x=y, --snake_case)."""
+    return set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)(?![\w=])", text))
+
+
+@pytest.mark.parametrize("cli", [cli, kubeflow_cli], ids=["pipeline", "kubeflow"])
+def test_every_flag_a_help_names_is_accepted_by_its_command(cli):
+    """Each command's own --help, and the line its parent's --help gives it."""
+    commands = _subcommands(cli.build_parser())
+    assert commands
+    for name, (parser, summary) in commands.items():
+        accepted = {option for action in parser._actions for option in action.option_strings}  # noqa: SLF001
+        named = _named_flags(parser.format_help()) | _named_flags(summary)
+        # argparse's own --no-X of a BooleanOptionalAction is in option_strings already.
+        assert named <= accepted, f"{name}: {sorted(named - accepted)} named but not accepted"
+
+
+def test_generate_sample_takes_the_flags_its_help_names(tmp_path, capsys):
+    code = cli.main(
+        ["generate-sample", "--num-classes", "3", "--data-dir", str(tmp_path),
+         "--sample-examples", "24"]
+    )  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    # Three classes get a name of their own instead of the two-class sample's.
+    assert "sample_3_classes" in out and (tmp_path / "sample_3_classes").is_dir()
+    code = cli.main(
+        ["generate-sample", "--num-classes", "3", "--dataset-name", "tri", "--data-dir",
+         str(tmp_path), "--sample-examples", "24"]
+    )  # fmt: skip
+    assert code == 0 and (tmp_path / "tri").is_dir()
+
+
+def test_a_prefix_of_a_flag_is_refused_not_guessed(capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["run", "--head-epoc", "2"])
+    assert exited.value.code == 2
+    assert "unrecognized arguments: --head-epoc 2" in capsys.readouterr().err
+
+
+def test_kubeflow_commands_show_only_the_flags_they_use(capsys):
+    submit = _help(kubeflow_cli.main, "submit", capsys=capsys)
+    for unused in ("--cron", "--image-folder", "--no-cache ", "--sample-examples"):
+        assert unused not in submit, unused
+    assert "--no-enable-cache" in submit  # one way to say it
+    assert "--cron" in _help(kubeflow_cli.main, "schedule", capsys=capsys)
+    assert "--kfp-host" not in _help(kubeflow_cli.main, "compile", capsys=capsys)

@@ -62,3 +62,21 @@ def test_predict_skips_newer_versions_that_are_incomplete_or_do_not_load(e2e_run
     assert "warning: version 2 is incomplete (saved_model.pb, " in captured.err
     class_name, probability = captured.out.splitlines()[-1].split("\t")[1:]
     assert class_name in ("cat", "dog") and 0.0 <= float(probability) <= 1.0
+
+
+def test_without_model_flags_predict_uses_the_one_model_served_or_asks_which(tmp_path, capsys):
+    from pipeline.cli import main
+
+    serving = tmp_path / "out" / "serving"
+    (serving / "my_photos" / "1").mkdir(parents=True)
+    image = tmp_path / "dog.jpg"
+    image.write_bytes(draw_image(1, random.Random(3)))
+    # one model served: that one (here an empty version, so it says what is missing there)
+    assert main(["predict", str(image), "--output-dir", str(tmp_path / "out")]) == 2
+    assert f"no complete pushed model under {serving / 'my_photos'}" in capsys.readouterr().err
+    (serving / "tf_flowers" / "3").mkdir(parents=True)
+    assert main(["predict", str(image), "--output-dir", str(tmp_path / "out")]) == 2
+    assert (
+        f"error: {serving} serves the models my_photos, tf_flowers: pass --model-name NAME"
+        in capsys.readouterr().err
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.config import PipelineConfig
-from pipeline.preflight import PreflightError, check_inputs
+from pipeline.preflight import PreflightError, check_inputs, with_the_datasets_class_count
 
 
 def test_num_classes_must_match_the_class_label(sample_data_dir):
@@ -13,3 +13,13 @@ def test_num_classes_must_match_the_class_label(sample_data_dir):
     assert set(check_inputs(config)) == {"train", "eval", "test"}
     with pytest.raises(PreflightError, match=r"has 2 classes \(cat, dog\): pass --num-classes 2"):
         check_inputs(config.replace(num_classes=3))
+
+
+def test_the_class_count_is_the_datasets_when_no_flag_gives_it(sample_data_dir, tmp_path):
+    from pipeline.sample_data import generate_sample_dataset
+
+    generate_sample_dataset(str(tmp_path), num_examples=20, num_classes=3, dataset_name="tri")
+    config = PipelineConfig.for_profile("sample", data_dir=str(tmp_path), dataset_name="tri")
+    assert with_the_datasets_class_count(config).data.num_classes == 3
+    missing = config.replace(dataset_name="not_prepared")
+    assert with_the_datasets_class_count(missing) == missing  # check_inputs says what is wrong

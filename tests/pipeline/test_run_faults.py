@@ -23,7 +23,37 @@ def test_an_output_dir_that_cannot_be_created_is_one_clear_error(tmp_path, sampl
         run_locally(config)
     message = str(raised.value)
     assert message.startswith(f"cannot write to the output directory {in_the_way / 'outputs'}: ")
-    assert "choose another --output-dir" in message
+    assert message.endswith("choose an --output-dir where a directory can be created")
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (
+            ["--output-dir", "/proc/x"],
+            "cannot write to the output directory /proc/x: No such file or directory "
+            "(/proc/x); choose an --output-dir where a directory can be created",
+        ),
+        (
+            ["--dataset-version", "9.9.9"],
+            "version 9.9.9 of TFDS dataset 'cats_vs_dogs_sample' is not prepared in --data-dir "
+            "{data_dir}; prepared there: 4.0.1. Pass --dataset-version 4.0.1, or leave it out",
+        ),
+    ],
+    ids=["unwritable-output-dir", "unprepared-version"],
+)
+def test_a_run_typed_with_a_wrong_flag_says_what_is_wrong_there(
+    flags, says, sample_data_dir, tmp_path
+):
+    """As a user types it; the fix offered is the one for that cause (not "free space")."""
+    process = run_cli(
+        "run", "--data-dir", sample_data_dir, "--output-dir", str(tmp_path / "out"), *flags,
+        cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert process.returncode in (1, 2)
+    assert says.format(data_dir=sample_data_dir) in process.stderr
+    assert "free space" not in process.stderr and "Traceback" not in process.stderr
+    assert "generate-sample" not in process.stderr
 
 
 def test_predict_model_on_a_directory_that_is_not_a_saved_model(tmp_path, capsys):
