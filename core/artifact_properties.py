@@ -37,6 +37,10 @@ BLESSED = "blessed"
 # On a ModelBlessing artifact: why the latest blessed model was no baseline (another task's).
 BASELINE_SKIPPED = "baseline_skipped"
 
+# On an InfraBlessing artifact (ServingCheck; `blessed` as TFX's InfraValidator sets it): the
+# check's verdict as JSON (components.serving_check.verdict.ServingCheckResult).
+SERVING_CHECK = "serving_check"
+
 # On a Model artifact (the Trainer): the task it is for, so that a baseline is one of the same.
 MODEL_NAME = "model_name"  # the name it is served under
 DATASET = "dataset"  # the TFDS dataset it was trained on

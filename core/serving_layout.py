@@ -22,6 +22,14 @@ Each version records a content digest of the SavedModel it holds
 "is this model already the latest version?" is one comparison, and publishing
 the same model twice can be refused by the caller (`serving_version_of`).
 
+A version may carry warm-up requests (`assets.extra/tf_serving_warmup_requests`, real
+requests TF Serving replays as it loads the version, so the first clients are not
+served by a cold model). They are not part of the content digest: they are chosen
+from the test split by the serving check, so the same model checked on other data
+carries other requests, and it is still the same model (already serving, not a new
+version). The copy's digest check covers the model; the warm-up file is compared by
+its size.
+
 A version may also record the identity of its training (the data and recipe it
 was trained from, `assets.extra/training_identity`). A retrained model is never
 byte-identical to the one serving (timings, nondeterministic kernels), so a
@@ -41,14 +49,15 @@ import uuid
 from collections.abc import Callable
 
 from core.config import is_remote_location
-from core.storage import Files, files_for
+from core.storage import Files, files_for, size_of
 
 _INCOMING_PREFIX = ".incoming-"
 SAVED_MODEL_FILE = "saved_model.pb"
 DIGEST_FILE = os.path.join("assets.extra", "content_digest.sha256")
 IDENTITY_FILE = os.path.join("assets.extra", "training_identity")
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 # Written into a version when it is published: not part of the model's content.
-_RECORDS = (DIGEST_FILE, IDENTITY_FILE)
+_RECORDS = (DIGEST_FILE, IDENTITY_FILE, WARMUP_FILE)
 
 
 class PublishError(RuntimeError):
@@ -171,6 +180,7 @@ def publish_version(
     model_serving_dir: str,
     training_identity: str = "",
     claim: Claim | None = None,
+    warmup_requests: str = "",
 ) -> tuple[int, str]:
     """Copies a SavedModel in as the next version (highest + 1, starting at 1).
 
@@ -183,6 +193,7 @@ def publish_version(
         claim: needed for a bucket: reserves a version number once for all
             publishers (`core.metadata.models.version_claims`); a local directory
             needs none (an atomic rename cannot overwrite a version).
+        warmup_requests: a TF Serving warm-up file to ship in the version ("": none).
 
     Returns:
         (version, path of the version directory).
@@ -201,12 +212,16 @@ def publish_version(
                 f"publishing to {model_serving_dir} needs version numbers claimed in ML "
                 "Metadata (a bucket has no atomic rename to settle a race)"
             )
-        return _publish_to_bucket(saved_model_dir, model_serving_dir, training_identity, claim)
-    return _publish_by_rename(saved_model_dir, model_serving_dir, training_identity)
+        return _publish_to_bucket(
+            saved_model_dir, model_serving_dir, training_identity, claim, warmup_requests
+        )
+    return _publish_by_rename(
+        saved_model_dir, model_serving_dir, training_identity, warmup_requests
+    )
 
 
 def _publish_by_rename(
-    saved_model_dir: str, model_serving_dir: str, training_identity: str
+    saved_model_dir: str, model_serving_dir: str, training_identity: str, warmup_requests: str
 ) -> tuple[int, str]:
     """A local or mounted directory: a hidden copy, renamed into place atomically."""
     try:
@@ -218,7 +233,7 @@ def _publish_by_rename(
     try:
         copy = os.path.join(incoming, "model")
         _copy_model(files_for(saved_model_dir), saved_model_dir, copy)
-        _write_records(copy, content_digest(saved_model_dir), training_identity)
+        _write_records(copy, content_digest(saved_model_dir), training_identity, warmup_requests)
         while True:
             version = max(versions(model_serving_dir), default=0) + 1
             target = os.path.join(model_serving_dir, str(version))
@@ -235,7 +250,11 @@ def _publish_by_rename(
 
 
 def _publish_to_bucket(
-    saved_model_dir: str, model_serving_dir: str, training_identity: str, claim: Claim
+    saved_model_dir: str,
+    model_serving_dir: str,
+    training_identity: str,
+    claim: Claim,
+    warmup_requests: str,
 ) -> tuple[int, str]:
     """A bucket: staged and verified under a hidden name, its number claimed, then copied into
     `<version>/` with saved_model.pb last and verified again."""
@@ -250,14 +269,14 @@ def _publish_to_bucket(
         except Exception as error:  # the file system's own: TensorFlow's OpError is no OSError
             raise PublishError(_no_write_access(model_serving_dir, error)) from error
         _verify(staging, digest)
-        _write_records(staging, digest, training_identity)
+        _write_records(staging, digest, training_identity, warmup_requests)
         version = max(versions(model_serving_dir), default=0) + 1
         while not claim(version) or files.exists(files.join(model_serving_dir, str(version))):
             version += 1  # another publisher has it, or a version made without a claim
         target = files.join(model_serving_dir, str(version))
         _copy_model(files, staging, target)
         try:
-            _verify(target, digest)
+            _verify(target, digest, warmup_requests)
         except PublishError:
             files.remove(target)
             raise
@@ -285,9 +304,17 @@ def _copy_model(
                 f.write(data)
 
 
-def _write_records(version_dir: str, digest: str, training_identity: str) -> None:
+def _write_records(
+    version_dir: str, digest: str, training_identity: str, warmup_requests: str = ""
+) -> None:
     files = files_for(version_dir)
     files.makedirs(files.join(version_dir, "assets.extra"))
+    if warmup_requests:
+        source = files_for(warmup_requests)
+        with source.open(warmup_requests, "rb") as f:
+            data = f.read()
+        with files.open(files.join(version_dir, WARMUP_FILE), "wb") as f:
+            f.write(data)
     with files.open(files.join(version_dir, DIGEST_FILE), "w") as f:
         f.write(digest + "\n")
     if training_identity:
@@ -295,13 +322,20 @@ def _write_records(version_dir: str, digest: str, training_identity: str) -> Non
             f.write(training_identity + "\n")
 
 
-def _verify(version_dir: str, digest: str) -> None:
+def _verify(version_dir: str, digest: str, warmup_requests: str = "") -> None:
     copied = content_digest(version_dir)
     if copied != digest:
         raise PublishError(
             f"the copy in {version_dir} does not match the model (digest {copied[:12]} "
             f"instead of {digest[:12]}): nothing was published; try again"
         )
+    if warmup_requests:
+        copied_size = size_of(files_for(version_dir).join(version_dir, WARMUP_FILE))
+        if copied_size != size_of(warmup_requests):
+            raise PublishError(
+                f"the warm-up requests copied to {version_dir} are incomplete "
+                f"({copied_size} bytes): nothing was published; try again"
+            )
 
 
 def _no_write_access(model_serving_dir: str, error: Exception) -> str:

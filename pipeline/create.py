@@ -6,8 +6,10 @@ import dataclasses
 import hashlib
 import json
 
+from google.protobuf import json_format
+
 # Specific TFX modules rather than `tfx.v1`, which also imports TFX's Google Cloud
-# extensions: ~10 s more start-up for every `run` and `compile`.
+# extensions: seconds more start-up for every `run` and `compile`.
 from tfx.components import ExampleValidator, StatisticsGen
 from tfx.dsl.components.base.base_node import BaseNode
 from tfx.dsl.components.common.resolver import Resolver
@@ -27,6 +29,7 @@ from components.model_task.component import (
     LatestBlessedModelOfNameStrategy,
     TrainerRecordingTask,
 )
+from components.serving_check.component import ServingCheck
 from components.tfds_example_gen.component import TfdsExampleGen
 from components.tfds_example_gen.executor import DATA_FINGERPRINT
 from components.versioned_pusher.component import VersionedPusher
@@ -196,6 +199,7 @@ def create_pipeline(
         custom_config={
             "image_size": data.image_size,
             "num_classes": data.num_classes,
+            "max_image_pixels": data.max_image_pixels,  # the serving signatures refuse more
             "training": dataclasses.asdict(config.training),
             "profile": config.profile,  # recorded in MLMD for `models list`
             # Recorded on the Model artifact: a baseline is a model of the same name.
@@ -245,10 +249,19 @@ def create_pipeline(
             example_splits=["test"],
         )
     evaluator = evaluator.with_id("Evaluator")
+    # The blessed model as a model server loads it; it also writes the warm-up requests.
+    serving_check = ServingCheck(
+        model=trainer.outputs["model"],
+        examples=example_gen.outputs["examples"],
+        blessing=evaluator.outputs["blessing"],
+        eval_config=json_format.MessageToJson(eval_config),
+        split="test",
+    ).with_id("ServingCheck")
     # Integer versions (1, 2, ...) written atomically; the node keeps the usual id.
     pusher = VersionedPusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
+        infra_blessing=serving_check.outputs["infra_blessing"],
         push_destination=pusher_pb2.PushDestination(
             filesystem=pusher_pb2.PushDestination.Filesystem(
                 base_directory=config.model_serving_dir
@@ -263,7 +276,7 @@ def create_pipeline(
             else None
         ),
     ).with_id("Pusher")
-    components += [evaluator, pusher]
+    components += [evaluator, serving_check, pusher]
     if run_report:
         components.append(
             RunReport(

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from core import features
-
 IMAGE_BYTES_SIGNATURE = "serving_image_bytes"
 
 
@@ -25,11 +23,6 @@ class Prediction:
 
 class ModelLoadError(ValueError):
     """A directory is not a usable SavedModel for predict; the message names it and why."""
-
-
-def latest_model_dir(model_serving_dir: str) -> str:
-    """The highest numbered version under `<serving_dir>/<model_name>/` that looks complete."""
-    return newest_complete_versions(model_serving_dir)[0][0]
 
 
 def served_model_names(serving_dir: str) -> list[str]:
@@ -126,13 +119,6 @@ def load_newest_model(
     )
 
 
-def make_example(image_bytes: bytes) -> bytes:
-    """A serialized tf.Example as the pipeline's raw data has it: the encoded image."""
-    example = tf.train.Example()
-    example.features.feature[features.IMAGE_KEY].bytes_list.value.append(image_bytes)
-    return example.SerializeToString()
-
-
 def predict_files(
     model: str | Callable[..., dict[str, tf.Tensor]], paths: list[str]
 ) -> list[Prediction]:
@@ -159,6 +145,10 @@ def predict_files(
             continue
         except tf.errors.InvalidArgumentError as error:
             predictions.append(Prediction(path, error=f"cannot decode: {_reason(error)}"))
+            continue
+        refused = outputs["error"][0].numpy().decode() if "error" in outputs else ""
+        if refused:  # the model read its header and would not decode it
+            predictions.append(Prediction(path, error=f"refused by the model: {refused}"))
             continue
         predictions.append(
             Prediction(

@@ -63,6 +63,9 @@ class RunSummary:
     not_blessed_because: list[str] = field(default_factory=list)
     # Why the latest blessed model was no baseline (another task's); "" when it was, or none.
     baseline_skipped: str = ""
+    # The serving check's verdict (components.serving_check.verdict.ServingCheckResult as a
+    # dict: passed, failures, signatures, warm-up requests, memory); empty if it did not run.
+    serving_check: dict[str, Any] = field(default_factory=dict)
     # What the version pushed replaced: "replaces version 6 (model 8, accuracy 0.983)...".
     replaced: str = ""
     pushed_model_dir: str | None = None
@@ -113,6 +116,10 @@ class RunSummary:
             lines.append(f"  baseline: none for this model yet, {self.baseline_skipped}")
         lines.append(f"  blessed: {'yes' if self.blessed else 'no'}")
         lines += [f"    failed: {reason}" for reason in self.not_blessed_because]
+        check = self.serving_check
+        if check and not check.get("skipped"):
+            lines.append(f"  serving check: {'passed' if check['passed'] else 'failed'}")
+            lines += [f"    failed: {failure}" for failure in check["failures"]]
         if self.reused:
             lines.append(f"  reused from earlier runs (cached): {', '.join(self.reused)}")
         if self.pushed_model_dir:
@@ -124,6 +131,8 @@ class RunSummary:
                 f"  pushed: nothing new, the model is already serving as version "
                 f"{self.already_serving_version} ({self.already_serving_dir})"
             )
+        elif self.blessed and check and not check.get("passed"):
+            lines.append("  pushed: nothing (the model failed the serving check)")
         else:
             lines.append("  pushed: nothing (the model was not blessed)")
         if self.log_file:
@@ -247,6 +256,9 @@ def _read_outputs(summary: RunSummary, outputs: dict[str, Artifact], cached: boo
         summary.baseline_skipped = (
             string_property(outputs["blessing"], properties.BASELINE_SKIPPED) or ""
         )
+    if "infra_blessing" in outputs:
+        verdict = string_property(outputs["infra_blessing"], properties.SERVING_CHECK)
+        summary.serving_check = json.loads(verdict) if verdict else {}
     pushed = outputs.get("pushed_model")
     if pushed is not None and int_property(pushed, properties.PUSHED) == 1:
         path = string_property(pushed, properties.PUSHED_DESTINATION)

@@ -6,11 +6,13 @@ test here checks one promise of that run.
 
 import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 import tensorflow as tf
 
-from pipeline.predict import latest_model_dir, make_example
+from components.serving_check.requests import raw_example
+from pipeline.predict import newest_complete_versions
 from pipeline.sample_data import draw_image
 from tests.components.test_tfds_example_gen import CONVERTED, SKIPPED, expected_outcomes
 from tests.conftest import SAMPLE_EXAMPLES, run_cli
@@ -26,6 +28,7 @@ COMPONENTS = [
     "Transform",
     "Trainer",
     "Evaluator",
+    "ServingCheck",
     "Pusher",
 ]
 
@@ -86,7 +89,7 @@ def test_the_blessed_model_was_pushed_as_version_1(e2e_run):
     serving = e2e_run.output_dir / "serving" / "cats_vs_dogs_sample"
     assert os.listdir(serving) == ["1"]
     assert (serving / "1" / "saved_model.pb").exists()
-    assert latest_model_dir(str(serving)) == e2e_run.summary["pushed_model_dir"]
+    assert newest_complete_versions(str(serving))[0][0] == e2e_run.summary["pushed_model_dir"]
     assert "pushed: version 1 to " in e2e_run.process.stdout
 
 
@@ -114,7 +117,7 @@ def test_pushed_model_predicts_from_a_raw_jpeg_tf_example(e2e_run):
 
     serve = tf.saved_model.load(e2e_run.summary["pushed_model_dir"]).signatures["serving_default"]
     rng = random.Random(123)
-    examples = [make_example(draw_image(label, rng)) for label in (0, 1, 0, 1)]
+    examples = [raw_example(draw_image(label, rng)) for label in (0, 1, 0, 1)]
     outputs = serve(examples=tf.constant(examples))
     probability = outputs["probability"].numpy()
     assert probability.shape == (4,)
@@ -156,7 +159,7 @@ def test_predict_cli_scores_jpeg_files_and_names_unreadable_ones(e2e_run, tmp_pa
     lines = dict(line.split("\t", 1) for line in result.stdout.splitlines() if "\t" in line)
     probability = float(lines[str(good)].split("\t")[1])
     assert 0.0 <= probability <= 1.0
-    assert lines[str(bad)].startswith("error: cannot decode")
+    assert lines[str(bad)] == "error: refused by the model: not a JPEG, PNG, GIF or BMP image"
     assert result.returncode == 1  # one file failed, the other was still scored
     assert result.stderr == ""  # no library warnings
 
@@ -215,3 +218,32 @@ def test_the_report_command_rebuilds_a_runs_report(e2e_run):
         "report", "no-such-run", "--output-dir", str(e2e_run.output_dir), cwd=e2e_run.output_dir
     )
     assert missing.returncode == 2 and "no run 'no-such-run' recorded" in missing.stderr
+
+
+def test_the_model_passed_the_serving_check_and_carries_its_warmup_requests(e2e_run):
+    """Loaded by tf.saved_model.load in a fresh TensorFlow-only process, each signature
+    answered as the Evaluator scored the same test images; the hostile batch was refused
+    image by image within the memory bound; the warm-up requests ship with the version."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    from components.serving_check.verdict import HOSTILE_MEMORY_MB
+    from core.serving_layout import WARMUP_FILE, content_digest
+
+    check = e2e_run.summary["serving_check"]
+    assert check["passed"], check["failures"]
+    assert check["signatures"] == {
+        "serving_default": "ok",
+        "serving_image_bytes": "ok",
+        "transform_features": "ok",
+    }
+    assert check["hostile_extra_rss_mb"] <= HOSTILE_MEMORY_MB
+    assert "  serving check: passed" in e2e_run.process.stdout
+    pushed = Path(e2e_run.summary["pushed_model_dir"])
+    records = tf.data.TFRecordDataset(str(pushed / WARMUP_FILE))
+    logs = [prediction_log_pb2.PredictionLog.FromString(r.numpy()) for r in records]
+    assert len(logs) == check["warmup_requests"] == 6
+    assert {log.predict_log.request.model_spec.signature_name for log in logs} == set(
+        check["signatures"]
+    )
+    trained = e2e_run.output_dir.glob("pipeline_root/Trainer/model/*/Format-Serving")
+    assert content_digest(str(pushed)) == content_digest(str(next(trained)))

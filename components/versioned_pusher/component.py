@@ -63,6 +63,7 @@ class VersionedPusher(Pusher):
         model: types.BaseChannel,
         model_blessing: types.BaseChannel,
         push_destination: pusher_pb2.PushDestination,
+        infra_blessing: types.BaseChannel | None = None,
         examples: types.BaseChannel | None = None,
         recipe_fingerprint: str = "",
         claims: Target | None = None,
@@ -72,6 +73,8 @@ class VersionedPusher(Pusher):
 
         Args:
             model, model_blessing, push_destination: as TFX's Pusher's.
+            infra_blessing: as TFX's Pusher's (here ServingCheck's): push only if
+                `blessed`; the warm-up requests it holds ship with the version.
             examples: TfdsExampleGen's output, whose data fingerprint joins
                 `recipe_fingerprint` in the training identity.
             recipe_fingerprint: see `pipeline.create.recipe_fingerprint`.
@@ -91,6 +94,7 @@ class VersionedPusher(Pusher):
         super().__init__(
             model=model,
             model_blessing=model_blessing,
+            infra_blessing=infra_blessing,
             push_destination=push_destination,
             custom_config=custom_config,
         )

@@ -18,6 +18,7 @@ version N" and the registry lists no second publication.
 from __future__ import annotations
 
 import hashlib
+import os
 from typing import Any
 
 from tfx import types
@@ -30,7 +31,10 @@ from core import artifact_properties as properties
 from core.config import MLMD_GRPC_PORT
 from core.metadata import models
 from core.metadata.store import Target, connect
-from core.serving_layout import publish_version, serving_version_of
+from core.serving_layout import WARMUP_FILE, publish_version, serving_version_of
+from core.storage import files_for
+
+WARMUP_FILE_NAME = os.path.basename(WARMUP_FILE)  # as the serving check names it
 
 # Key of the component's custom_config.
 RECIPE_FINGERPRINT = "recipe_fingerprint"
@@ -74,7 +78,11 @@ class Executor(pusher_executor.Executor):
             pushed_model.set_string_custom_property(properties.ALREADY_SERVING_PATH, already[1])
             return
         version, path = publish_version(
-            model_path, serving_dir, identity, claim=self._claims(serving_dir, exec_properties)
+            model_path,
+            serving_dir,
+            identity,
+            claim=self._claims(serving_dir, exec_properties),
+            warmup_requests=warmup_requests(input_dict),
         )
         # The version published is the artifact: no second copy under the pipeline root.
         pushed_model.uri = path
@@ -91,6 +99,15 @@ class Executor(pusher_executor.Executor):
         if not (target.host or target.sqlite_path):
             return None
         return models.version_claims(connect(target), serving_dir)
+
+
+def warmup_requests(input_dict: dict[str, list[types.Artifact]]) -> str:
+    """The warm-up file the serving check wrote into its InfraBlessing; "" without one."""
+    checks = input_dict.get(standard_component_specs.INFRA_BLESSING_KEY) or []
+    if not checks:
+        return ""
+    path = os.path.join(checks[0].uri, WARMUP_FILE_NAME)
+    return path if files_for(path).exists(path) else ""
 
 
 def training_identity(

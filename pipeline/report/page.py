@@ -53,6 +53,7 @@ def render(content: ReportContent) -> str:
         _evaluation(content),
         _most_wrong(content),
         _blessing(content),
+        _serving_check(summary.get("serving_check") or {}),
         _timeline(summary.get("components") or []),
     ]
     title = f"Run {content.run_id}"
@@ -241,7 +242,40 @@ def _timeline(components: list[dict[str, Any]]) -> str:
     return "<h2>Components</h2>" + _img(figures.timeline(components), "component timeline")
 
 
+def _serving_check(check: dict[str, Any]) -> str:
+    """How the model answered as a model server loaded it (components/serving_check)."""
+    if not check:
+        return ""
+    if check.get("skipped"):
+        return f"<h2>Serving check</h2><p class='muted'>not run: {_e(check['skipped'])}</p>"
+    rows = [
+        [_e(name), "<span class='pass'>ok</span>" if verdict == "ok" else _fail(verdict)]
+        for name, verdict in check["signatures"].items()
+    ]
+    facts = (
+        f"Loaded by <code>tf.saved_model.load</code> in a fresh process with TensorFlow alone "
+        f"(in {check['loaded_seconds']:.1f} s); each signature answered real test images as "
+        f"the Evaluator scored them, and a batch of hostile images (a decompression bomb, a "
+        f"truncated file, zero bytes, text) was refused image by image, the server's peak "
+        f"memory +{check['hostile_extra_rss_mb']} MB. {check['warmup_requests']} warm-up "
+        f"requests ({check['warmup_bytes'] / 1024:.0f} KB) ship with the model."
+    )
+    parts = ["<h2>Serving check</h2>", f"<p>{facts}</p>"]
+    parts.append(_grid_table(["signature", "answer"], rows, escape=False))
+    parts += [f"<p class='fail'>{_e(failure)}</p>" for failure in check["failures"]]
+    return "".join(parts)
+
+
+def _fail(text: str) -> str:
+    return f"<span class='fail'>{_e(text)}</span>"
+
+
 def _verdict(summary: dict[str, Any]) -> str:
+    check = summary.get("serving_check") or {}
+    if summary.get("blessed") and check and not check.get("passed"):
+        return (
+            "<span class='verdict not-blessed'>blessed, failed the serving check: not pushed</span>"
+        )
     if summary.get("blessed"):
         pushed = summary.get("pushed_version")
         where = f", pushed as version {pushed}" if pushed else ""

@@ -20,8 +20,10 @@ def push(
     model_name: str = "model",
     data_fingerprint: str | None = None,
     recipe: str = "recipe-1",
+    serving_check: bool | None = None,
 ) -> standard_artifacts.PushedModel:
-    """Runs the executor; with `data_fingerprint`, also the Examples it came from."""
+    """Runs the executor; with `data_fingerprint`, also the Examples it came from; with
+    `serving_check`, also ServingCheck's InfraBlessing (passed or not, warm-up requests)."""
     model = standard_artifacts.Model()
     model.uri = str(tmp_path / model_name)
     if not os.path.exists(model.uri):
@@ -39,6 +41,13 @@ def push(
         examples = standard_artifacts.Examples()
         examples.set_string_custom_property("data_fingerprint", data_fingerprint)
         inputs["examples"] = [examples]
+    if serving_check is not None:
+        check = standard_artifacts.InfraBlessing()
+        check.uri = str(tmp_path / "serving_check")
+        os.makedirs(check.uri, exist_ok=True)
+        (tmp_path / "serving_check" / "tf_serving_warmup_requests").write_bytes(b"requests")
+        check.set_int_custom_property("blessed", int(serving_check))
+        inputs["infra_blessing"] = [check]
     Executor().Do(
         inputs,
         {"pushed_model": [pushed]},
@@ -128,3 +137,25 @@ def test_component_keeps_the_pusher_interface():
     )
     assert set(with_examples.inputs) == {"model", "model_blessing", "examples"}
     assert '"recipe_fingerprint": "recipe-1"' in with_examples.exec_properties["custom_config"]
+
+
+def test_a_model_that_failed_the_serving_check_is_not_pushed(tmp_path):
+    serving = tmp_path / "serving" / "cats"
+    pushed = push(tmp_path, str(serving), blessed=True, serving_check=False)
+    assert pushed.get_int_custom_property("pushed") == 0
+    assert not serving.exists()
+
+
+def test_the_warmup_requests_ship_with_the_version_outside_its_digest(tmp_path):
+    """The requests are chosen from the test split: the same model checked on other data is
+    still the same model (already serving), so the digest leaves them out."""
+    from core.serving_layout import WARMUP_FILE, content_digest
+
+    serving = tmp_path / "serving" / "cats"
+    push(tmp_path, str(serving), blessed=True, serving_check=True)
+    assert (serving / "1" / WARMUP_FILE).read_bytes() == b"requests"
+    model = tmp_path / "model" / "Format-Serving"
+    assert content_digest(str(serving / "1")) == content_digest(str(model))
+    (tmp_path / "serving_check" / "tf_serving_warmup_requests").write_bytes(b"other requests")
+    again = push(tmp_path, str(serving), blessed=True, serving_check=True)
+    assert again.get_int_custom_property("already_serving_version") == 1

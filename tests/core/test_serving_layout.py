@@ -23,7 +23,7 @@ from core.serving_layout import (
     serving_version_of,
     versions,
 )
-from pipeline.predict import latest_model_dir
+from pipeline.predict import newest_complete_versions
 from tests.conftest import REPO_ROOT
 from tests.core.metadata.records import create_store
 
@@ -163,7 +163,7 @@ def test_a_publisher_killed_between_copy_and_rename_leaves_no_visible_version(tm
     (leftover,) = incomplete_copies(serving)
     assert os.path.exists(os.path.join(leftover, "model", "saved_model.pb"))  # copy was done
     assert versions(serving) == [1]
-    assert latest_model_dir(serving) == os.path.join(serving, "1")
+    assert newest_complete_versions(serving)[0][0] == os.path.join(serving, "1")
     assert publish_version(model, serving)[0] == 2  # the next writer is not confused
     assert incomplete_copies(serving) == []  # and removes the dead writer's copy
 

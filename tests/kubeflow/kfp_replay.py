@@ -224,9 +224,12 @@ class CacheTable:
     the execution's artifacts still exist or are LIVE.
     """
 
+    # One lock for every table of the process: the tasks of one run finish concurrently,
+    # and runs replayed at once (one KfpReplay each) share one table, as one API server would.
+    _writing = threading.Lock()
+
     def __init__(self, path: Path):
         self.path = path
-        self._writing = threading.Lock()  # tasks of one run finish concurrently
 
     def lookup(self, fingerprint: str, pipeline_name: str, namespace: str) -> str:
         rows = [
@@ -249,18 +252,23 @@ class CacheTable:
             "mlmdExecutionID": str(execution_id),
         }
         with self._writing:
-            self.path.write_text(json.dumps([*self._rows(), row], indent=1))
+            self._write([*self._rows(), row])
 
     def forget_runs(self, run_ids: set[str]) -> None:
         """What deleting runs does to the cache: a run's tasks, which are its cache entries,
         go with it (tasks reference run_details ON DELETE CASCADE: apiserver/client_manager
         up to 2.14.x, apiserver/model/task.go from 2.15.0; storage/run_store.go, DeleteRun)."""
         with self._writing:
-            kept = [row for row in self._rows() if row["runId"] not in run_ids]
-            self.path.write_text(json.dumps(kept, indent=1))
+            self._write([row for row in self._rows() if row["runId"] not in run_ids])
 
     def _rows(self) -> list[dict]:
         return json.loads(self.path.read_text()) if self.path.exists() else []
+
+    def _write(self, rows: list[dict]) -> None:
+        """Whole or not at all: a lookup (which takes no lock) never reads a half-written table."""
+        partial = self.path.with_suffix(".partial")
+        partial.write_text(json.dumps(rows, indent=1))
+        partial.replace(self.path)
 
 
 @dataclass

@@ -72,7 +72,8 @@ pytestmark = pytest.mark.kfp_replay
 
 TASKS = {
     "DataFingerprint", "BaselineLookup", "TfdsExampleGen", "StatisticsGen", "SchemaGen",
-    "ExampleValidator", "Transform", "Trainer", "Evaluator", "Pusher", "RunReport",
+    "ExampleValidator", "Transform", "Trainer", "Evaluator", "ServingCheck", "Pusher",
+    "RunReport",
 }  # fmt: skip
 LOOKUPS = set(UNCACHED_TASKS)
 # The sample recipe's head stage (the one tests/conftest.py's e2e_run blesses at accuracy
@@ -369,14 +370,15 @@ def test_b_1s_trainer_pod_was_lost_after_an_epoch_and_argo_did_not_retry_it(repl
     # The launcher died with the pod: the execution stays RUNNING, with no outputs.
     (execution,) = replayed.db().get_executions_by_id([trainer.execution_id])
     assert store.execution_state(execution) == "running"
-    assert not {"Evaluator", "Pusher", "RunReport"} & set(b_1.tasks)  # Argo started no more
+    # Argo started no more
+    assert not {"Evaluator", "ServingCheck", "Pusher", "RunReport"} & set(b_1.tasks)
 
 
 def test_the_resumed_run_reuses_everything_before_the_trainer_which_resumes(replayed):
     resumed = replayed["b-1-resumed"]
     assert {"TfdsExampleGen", "StatisticsGen", "SchemaGen", "Transform"} <= resumed.cached()
-    assert LOOKUPS | {"Trainer", "Evaluator", "Pusher", "RunReport"} <= resumed.executed()
-    assert resumed.executed() == LOOKUPS | {"Trainer", "Evaluator", "Pusher", "RunReport"}
+    after = {"Trainer", "Evaluator", "ServingCheck", "Pusher", "RunReport"}
+    assert resumed.executed() == LOOKUPS | after
     log = resumed.tasks["Trainer"].log.read_text()
     assert f"resuming at epoch {replayed.killed_after_epoch + 1}/{HEAD_EPOCHS} (head stage)" in log
     pushed = _output(resumed, "Pusher", "pushed_model")
@@ -414,7 +416,7 @@ def test_run_3_trains_nothing_and_is_judged_against_the_new_baseline(replayed):
     run_1, run_3 = replayed["a-1"], replayed["a-3"]
     # Same data (the same fingerprint, so ExampleGen is a cache hit) and the same recipe.
     assert {"TfdsExampleGen", "Transform", "Trainer"} <= run_3.cached()
-    assert run_3.executed() == LOOKUPS | {"Evaluator", "Pusher", "RunReport"}
+    assert run_3.executed() == LOOKUPS | {"Evaluator", "ServingCheck", "Pusher", "RunReport"}
     assert _output(run_3, "Trainer", "model").id == _output(run_1, "Trainer", "model").id
     assert store.int_property(_output(run_3, "Evaluator", "blessing"), properties.BLESSED) == 1
     pushed = _output(run_3, "Pusher", "pushed_model")

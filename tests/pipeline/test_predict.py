@@ -9,6 +9,7 @@ import random
 import pytest
 from PIL import Image
 
+from components.serving_check.requests import png_declaring
 from pipeline.sample_data import draw_image
 from tests.conftest import run_cli
 
@@ -23,16 +24,23 @@ def test_predict_scores_jpeg_and_png_and_names_each_unreadable_file(e2e_run, tmp
         Image.open(io.BytesIO(jpeg)).convert(mode).save(buffer, format="PNG")
         files[name] = buffer.getvalue()
     files["broken.png"] = b"\x89PNG\r\n\x1a\n not really a png"
+    files["bomb.png"] = png_declaring(20_000, 20_000)
     for name, content in files.items():
         (tmp_path / name).write_bytes(content)
     # The bad files come first and in between: neither may stop the ones after it.
-    order = ("broken.png", "dog.jpg", "missing.jpg", "dog.png", "dog_gray.png")
+    order = ("broken.png", "dog.jpg", "missing.jpg", "bomb.png", "dog.png", "dog_gray.png")
     paths = [str(tmp_path / name) for name in order]
 
     result = run_cli("predict", *paths, "--output-dir", str(e2e_run.output_dir), cwd=tmp_path)
 
     lines = dict(line.split("\t", 1) for line in result.stdout.splitlines() if "\t" in line)
-    assert lines[str(tmp_path / "broken.png")].startswith("error: cannot decode")
+    assert lines[str(tmp_path / "broken.png")] == (
+        "error: refused by the model: truncated PNG file (it ends before its last section)"
+    )
+    assert lines[str(tmp_path / "bomb.png")] == (
+        "error: refused by the model: the image declares 20000x20000 pixels, above the limit "
+        "of 25000000"
+    )
     assert lines[str(tmp_path / "missing.jpg")].startswith("error: cannot read")
     for name in ("dog.jpg", "dog.png", "dog_gray.png"):
         probability = float(lines[str(tmp_path / name)].split("\t")[1])

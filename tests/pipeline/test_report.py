@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 
 from PIL import Image
 
 from core.config import PipelineConfig
+from pipeline import run_summary
 from pipeline.report import content as content_lib
 from pipeline.report import page
 
@@ -188,3 +190,25 @@ def test_three_classes_speak_their_names_everywhere():
     assert "true <b>red</b>, said <b>blue</b> (0.810)" in html
     assert "red (label 2)" in html and "P(dog)" not in html and ">cat<" not in html
     assert content.confusion() == [[0, 0, 0], [0, 1, 0], [1, 0, 0]]
+
+
+def test_a_failed_serving_check_says_which_signature_and_that_nothing_was_pushed():
+    from components.serving_check.verdict import ServingCheckResult
+
+    failed = ServingCheckResult(
+        failures=["serving_image_bytes: accepted a PNG declaring 20000x20000 pixels"],
+        signatures={"serving_default": "ok", "serving_image_bytes": "accepted a PNG ..."},
+        loaded_seconds=2.0,
+        hostile_extra_rss_mb=1210,
+    )
+    summary = {"run_id": "r", "blessed": True, "serving_check": json.loads(failed.to_json())}
+    html = page.render(content_lib.ReportContent(run_id="r", profile="sample", summary=summary))
+    assert ">Serving check</h2>" in html
+    assert "blessed, failed the serving check: not pushed" in html
+    assert "<p class='fail'>serving_image_bytes: accepted a PNG declaring 20000x20000" in html
+    assert "peak memory +1210 MB" in html
+    text = run_summary.RunSummary(
+        run_id="r", profile="sample", blessed=True, serving_check=summary["serving_check"]
+    ).format()
+    assert "  serving check: failed\n    failed: serving_image_bytes: accepted a PNG" in text
+    assert "  pushed: nothing (the model failed the serving check)" in text

@@ -14,7 +14,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from pipeline.predict import make_example
+from components.serving_check.requests import png_declaring, raw_example
+from core import image_guard
 from pipeline.sample_data import draw_image
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +41,7 @@ def test_image_bytes_and_tf_examples_give_the_same_answer(signatures):
     images = [draw_image(label, rng) for label in (0, 1, 1, 0)]
     from_bytes = signatures["serving_image_bytes"](images=tf.constant(images))
     from_examples = signatures["serving_default"](
-        examples=tf.constant([make_example(i) for i in images])
+        examples=tf.constant([raw_example(i) for i in images])
     )
     np.testing.assert_allclose(
         from_bytes["probability"].numpy(), from_examples["probability"].numpy(), atol=1e-6
@@ -58,11 +59,39 @@ def test_image_bytes_accepts_jpeg_png_and_grayscale_png(signatures):
     np.testing.assert_allclose(probability[0], probability[1], atol=0.05)
 
 
-def test_an_undecodable_image_fails_its_request_and_the_next_one_is_served(signatures):
+def test_hostile_images_are_refused_one_by_one_and_the_good_one_is_scored(signatures):
+    """A decompression bomb, a truncated file, zero bytes and text in one batch with a good
+    image: each refused with its reason, never decoded; the good one scored as alone."""
+    good = draw_image(0, random.Random(2))
+    batch = [good, png_declaring(20_000, 20_000), good[: len(good) // 2], b"", b"<html>"]
+    for name in ("serving_image_bytes", "serving_default"):
+        inputs = batch if name == "serving_image_bytes" else [raw_example(i) for i in batch]
+        key = "images" if name == "serving_image_bytes" else "examples"
+        outputs = signatures[name](**{key: tf.constant(inputs)})
+        errors = [e.decode() for e in outputs["error"].numpy()]
+        assert errors == [
+            "",
+            "the image declares 20000x20000 pixels, above the limit of 25000000",
+            "truncated JPEG file (it ends before its last section)",
+            "empty (zero bytes)",
+            image_guard.NOT_AN_IMAGE,
+        ]
+        assert outputs["class_id"].numpy().tolist()[1:] == [image_guard.REFUSED_CLASS_ID] * 4
+        assert outputs["probability"].numpy().tolist()[1:] == [image_guard.REFUSED_SCORE] * 4
+        alone = signatures["serving_image_bytes"](images=tf.constant([good]))
+        np.testing.assert_allclose(outputs["probability"][0], alone["probability"][0], atol=1e-6)
+
+
+def test_a_whole_but_corrupt_image_still_fails_only_its_request(signatures):
+    """What the header checks cannot see: a whole JPEG that libjpeg refuses (here its frame
+    declares 12-bit samples). Its request fails (an error response); the next is served."""
     serve = signatures["serving_image_bytes"]
+    good = draw_image(0, random.Random(2))
+    frame = good.index(b"\xff\xc0")
+    corrupt = good[: frame + 4] + bytes([12]) + good[frame + 5 :]
     with pytest.raises(tf.errors.InvalidArgumentError):
-        serve(images=tf.constant([b"\x89PNG\r\n\x1a\n truncated"]))
-    outputs = serve(images=tf.constant([draw_image(0, random.Random(2))]))
+        serve(images=tf.constant([corrupt]))
+    outputs = serve(images=tf.constant([good]))
     assert 0.0 <= float(outputs["probability"][0]) <= 1.0
 
 
