@@ -22,6 +22,15 @@ PROFILES = ("sample", "full")
 WEIGHTS_IMAGENET = "imagenet"
 WEIGHTS_NONE = "none"
 BEAM_RUNNING_MODES = ("in_memory", "multi_threading", "multi_processing")
+# Beam runners the Beam-powered components can run on, and the options each cannot start
+# without (checked before any component runs).
+BEAM_RUNNER_REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
+    "DirectRunner": (),
+    "PortableRunner": ("--job_endpoint",),
+    "DataflowRunner": ("--project", "--region", "--temp_location"),
+    "FlinkRunner": ("--flink_master",),
+    "SparkRunner": ("--spark_master_url",),
+}
 # The port ML Metadata's gRPC service listens on (Kubeflow's metadata-grpc-service too).
 MLMD_GRPC_PORT = 8080
 TRAINING_LOOPS = ("fit", "custom")
@@ -210,12 +219,28 @@ class RunnerConfig:
         "directory (atomic rename) or a bucket, gs://... or s3://... (saved_model.pb last, "
         "verified); empty: <output dir>/serving",
     )
+    pipeline_root: str = _option(
+        "",
+        "where the components write their artifacts: a directory, or a bucket (gs://...) "
+        "that a distributed Beam runner's workers reach; empty: <output dir>/pipeline_root",
+    )
     beam_direct_running_mode: str = _option(
         "in_memory",
         "how Beam's DirectRunner runs (in_memory is ~30% faster than multi_processing on 2 cores)",
         BEAM_RUNNING_MODES,
     )
     beam_direct_num_workers: int = _option(1, "parallel workers of Beam's DirectRunner")
+    beam_runner: str = _option(
+        "DirectRunner",
+        "Beam runner of ExampleGen, StatisticsGen, Transform and the Evaluator, locally and "
+        "on Kubeflow: " + ", ".join(BEAM_RUNNER_REQUIRED_OPTIONS),
+        tuple(BEAM_RUNNER_REQUIRED_OPTIONS),
+    )
+    beam_options: str = _option(
+        "",
+        "the runner's Beam flags as --name=value, e.g. "
+        "'--project=p --region=r --temp_location=gs://b/tmp' (README: Beam runners)",
+    )
     enable_cache: bool = _option(
         True, "reuse the outputs of components whose inputs and settings did not change"
     )
@@ -265,12 +290,6 @@ class KubeflowConfig:
     beam_cpu: str = _option("2", "CPU request of each Beam-powered step, a Kubernetes quantity")
     beam_memory: str = _option(
         "8G", "memory request of each Beam-powered step, a Kubernetes quantity"
-    )
-    beam_runner: str = _option(
-        "DirectRunner", "Beam runner of the Beam-powered steps (DirectRunner, DataflowRunner, ...)"
-    )
-    beam_options: str = _option(
-        "", "extra Beam flags, e.g. '--project=p --region=r --temp_location=gs://b/tmp'"
     )
     beam_setup_file: str = _option(
         "/pipeline/setup.py", "setup.py that ships this project to Beam workers (image path)"
@@ -349,6 +368,8 @@ class PipelineConfig:
 
     @property
     def pipeline_root(self) -> str:
+        if self.runner.pipeline_root:
+            return _absolute_location(self.runner.pipeline_root)
         return os.path.join(self.output_dir, "pipeline_root")
 
     @property
@@ -371,18 +392,26 @@ class PipelineConfig:
         return _absolute_location(self.data.data_dir)
 
     def beam_pipeline_args(self, setup_file: str = LOCAL_SETUP_FILE) -> list[str]:
-        """DirectRunner flags, and the setup.py that ships this project to a runner's workers.
+        """The Beam runner's flags, and the setup.py that ships this project to its workers.
 
-        The DirectRunner runs in this interpreter and stages nothing; `--setup_file` is
-        there because without any staging flag TFX builds an sdist of its own install
-        for every Beam component (`tfx.utils.dependency_utils.make_beam_dependency_flags`:
-        1.2 s each, and a copy of TFX left in the temp dir), which no local run reads.
+        `setup_file` is this checkout's setup.py for a local run, the image's on Kubeflow.
+        A distributed runner builds the project from it and installs it on every worker
+        (the TfdsExampleGen source, `trainer_module.preprocessing`). The DirectRunner runs
+        in this interpreter and stages nothing; `--setup_file` is there too because
+        without any staging flag TFX builds an sdist of its own install for every Beam
+        component (`tfx.utils.dependency_utils.make_beam_dependency_flags`: seconds each,
+        and a copy of TFX left in the temp dir), which no local run reads.
         """
+        runner = self.runner
+        direct = [
+            f"--direct_running_mode={runner.beam_direct_running_mode}",
+            f"--direct_num_workers={runner.beam_direct_num_workers}",
+        ]
         return [
-            "--runner=DirectRunner",
-            f"--direct_running_mode={self.runner.beam_direct_running_mode}",
-            f"--direct_num_workers={self.runner.beam_direct_num_workers}",
+            f"--runner={runner.beam_runner}",
+            *(direct if runner.beam_runner == "DirectRunner" else []),
             *([f"--setup_file={setup_file}"] if setup_file else []),
+            *runner.beam_options.split(),
         ]
 
     def validate(self) -> None:
@@ -537,6 +566,29 @@ def _problems(config: PipelineConfig) -> list[str]:
     if runner.beam_direct_num_workers < 1:
         problems.append(
             f"--beam-direct-num-workers {runner.beam_direct_num_workers} must be at least 1"
+        )
+    return problems + _beam_runner_problems(runner)
+
+
+def _beam_runner_problems(runner: RunnerConfig) -> list[str]:
+    """A runner we do not know, or its required options missing, each with the fix."""
+    required = BEAM_RUNNER_REQUIRED_OPTIONS.get(runner.beam_runner)
+    if required is None:
+        return [
+            f"--beam-runner {runner.beam_runner!r}: use one of "
+            f"{', '.join(BEAM_RUNNER_REQUIRED_OPTIONS)}"
+        ]
+    problems = []
+    options = runner.beam_options.split()
+    if any(not option.startswith("--") for option in options):
+        flags = f"--beam-options {runner.beam_options!r}: write Beam flags as --name=value"
+        return [*problems, flags]
+    given = {option.split("=", 1)[0] for option in options}
+    missing = [option for option in required if option not in given]
+    if missing:
+        problems.append(
+            f"--beam-runner {runner.beam_runner} needs {', '.join(missing)}: add them to "
+            f"--beam-options, e.g. --beam-options='{' '.join(o + '=...' for o in missing)}'"
         )
     return problems
 

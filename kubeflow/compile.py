@@ -72,19 +72,10 @@ _MEMORY_UNITS_IN_G = {
 
 
 def beam_pipeline_args(config: PipelineConfig) -> list[str]:
-    """Beam flags for the Beam-powered components: the local DirectRunner ones, or a cluster runner.
-
-    A distributed runner gets `--setup_file`, so Beam builds this project (the
-    TfdsExampleGen source, `trainer_module.preprocessing`) and installs it on its workers.
-    """
-    kubeflow = config.kubeflow
-    if kubeflow.beam_runner == "DirectRunner":
-        return config.beam_pipeline_args(kubeflow.beam_setup_file) + kubeflow.beam_options.split()
-    return [
-        f"--runner={kubeflow.beam_runner}",
-        f"--setup_file={kubeflow.beam_setup_file}",
-        *kubeflow.beam_options.split(),
-    ]
+    """Beam flags for the Beam-powered components, with the image's setup.py
+    (`PipelineConfig.beam_pipeline_args`: the DirectRunner in each task's pod, or the
+    configured runner's workers)."""
+    return config.beam_pipeline_args(config.kubeflow.beam_setup_file)
 
 
 def trainer_resources(kubeflow: KubeflowConfig) -> ResourceSpec:

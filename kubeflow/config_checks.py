@@ -2,7 +2,8 @@
 
 `core.config.KubeflowConfig` is plain data; a local run never reads it, so
 only the Kubeflow commands parse its Kubernetes quantities, node selectors,
-tolerations, Beam runner options and cron expression.
+tolerations and cron expression (the Beam runner is checked with the rest of the
+configuration, `core.config`).
 """
 
 from __future__ import annotations
@@ -11,15 +12,6 @@ import re
 
 from core.config import MLMD_GRPC_PORT, ConfigError, KubeflowConfig, PipelineConfig
 from kubeflow.cron import cron_problem
-
-# Beam runners the Kubeflow variant can hand its Beam-powered components to, and the
-# options each one cannot start without.
-BEAM_RUNNER_REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
-    "DirectRunner": (),
-    "DataflowRunner": ("--project", "--region", "--temp_location"),
-    "FlinkRunner": ("--flink_master",),
-    "SparkRunner": ("--spark_master_url",),
-}
 
 _CPU_QUANTITY = re.compile(r"^(\d+(\.\d+)?|\d+m)$")
 _MEMORY_QUANTITY = re.compile(r"^\d+(\.\d+)?(E|Ei|P|Pi|T|Ti|G|Gi|M|Mi|K|Ki)?$")
@@ -93,25 +85,6 @@ def kubeflow_problems(kubeflow: KubeflowConfig) -> list[str]:
             parse(value)
         except ValueError as error:
             problems.append(f"--{flag}: {error}")
-    required = BEAM_RUNNER_REQUIRED_OPTIONS.get(kubeflow.beam_runner)
-    if required is None:
-        problems.append(
-            f"--beam-runner {kubeflow.beam_runner!r}: use one of "
-            f"{', '.join(BEAM_RUNNER_REQUIRED_OPTIONS)}"
-        )
-    else:
-        options = kubeflow.beam_options.split()
-        if any(not option.startswith("--") for option in options):
-            problems.append(
-                f"--beam-options {kubeflow.beam_options!r}: write Beam flags as --name=value"
-            )
-        given = {option.split("=", 1)[0] for option in options}
-        missing = [option for option in required if option not in given]
-        if missing:
-            problems.append(
-                f"--beam-runner {kubeflow.beam_runner} needs {', '.join(missing)}: add them to "
-                f"--beam-options, e.g. --beam-options='{' '.join(o + '=...' for o in missing)}'"
-            )
     error = cron_problem(kubeflow.cron)
     if error:
         problems.append(f"--cron {kubeflow.cron!r}: {error}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from components.tfds_example_gen import tfds_source
-from core.config import PipelineConfig
+from core.config import PipelineConfig, is_remote_location
 from trainer_module.model import WeightsUnavailableError, resolve_weights
 
 
@@ -39,6 +39,19 @@ def with_the_datasets_class_count(config: PipelineConfig) -> PipelineConfig:
     return config.replace(num_classes=len(names)) if len(names) >= 2 else config
 
 
+def _unreachable_by_the_workers(config: PipelineConfig) -> list[str]:
+    """A local run on Dataflow writes where its workers read: not this machine's disk."""
+    if config.runner.beam_runner != "DataflowRunner":
+        return []
+    locations = {"--pipeline-root": config.pipeline_root, "--data-dir": config.data_dir}
+    return [
+        f"--beam-runner DataflowRunner: its workers cannot reach {where} on this machine's "
+        f"disk; give {flag} gs://BUCKET/..."
+        for flag, where in locations.items()
+        if not is_remote_location(where)
+    ]
+
+
 def check_inputs(config: PipelineConfig) -> dict[str, int]:
     """Checks, in seconds, what the pipeline would otherwise discover minutes in.
 
@@ -52,7 +65,7 @@ def check_inputs(config: PipelineConfig) -> dict[str, int]:
         PreflightError: every missing input (dataset, split, feature key, weights file),
             each with how to provide it.
     """
-    problems: list[str] = []
+    problems: list[str] = _unreachable_by_the_workers(config)
     split_sizes: dict[str, int] = {}
     data = config.data
     try:

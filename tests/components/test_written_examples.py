@@ -24,11 +24,15 @@ def write_split(examples_uri: str, split: str, records: int) -> None:
         (["--direct_running_mode=multi_threading", "--direct_num_workers=2"], True),
         (["--direct_running_mode=multi_processing", "--direct_num_workers=0"], True),  # per core
         (["--direct_running_mode=multi_threading", "--direct_num_workers=1"], False),
-        (["--runner=DataflowRunner", "--direct_running_mode=multi_threading"], False),
+        (["--runner=DataflowRunner", "--direct_running_mode=in_memory"], True),  # not Direct's
+        (["--runner=PortableRunner", "--job_endpoint=localhost:8099"], True),
+        (["--runner=FlinkRunner"], True),
         ([], False),  # Beam's defaults: in_memory, one worker
     ],
 )
-def test_parallel_bundles_are_a_direct_runner_with_several_workers(args, parallel):
+def test_bundles_run_in_parallel_on_every_runner_but_the_one_worker_direct_runner(
+    args, parallel
+):
     assert written_examples.bundles_run_in_parallel(args) is parallel
 
 

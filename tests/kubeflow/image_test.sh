@@ -47,3 +47,6 @@ docker image ls "$IMAGE"
 docker run --rm --entrypoint python "$IMAGE" -c \
   "import sys, tensorflow, tfx, kfp; print(sys.version.split()[0], tensorflow.__version__, tfx.__version__, kfp.__version__)"
 PYTHONPATH=. .venv/bin/python -m tests.kubeflow.image_replay "$IMAGE" "$WORK/replay"
+# Beam's SDK workers inside the image: the sample pipeline on the portable runner, the job
+# service here and `docker run` of the image as its worker pool.
+PYTHONPATH=. .venv/bin/python -m tests.kubeflow.image_worker_pool "$IMAGE" "$WORK/worker_pool"

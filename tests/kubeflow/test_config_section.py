@@ -20,10 +20,11 @@ def test_every_kubeflow_field_is_a_flag():
          "--beam-options=--flink_master=flink:8081",  # "=": the value starts with "--"
          "--kfp-namespace", "team-a", "--max-concurrency", "2"]
     )  # fmt: skip
-    kubeflow = config_from_args(args).kubeflow
-    assert (kubeflow.trainer_gpus, kubeflow.beam_runner) == (4, "FlinkRunner")
+    config = config_from_args(args)
+    kubeflow = config.kubeflow
+    assert (kubeflow.trainer_gpus, config.runner.beam_runner) == (4, "FlinkRunner")
     assert (kubeflow.kfp_namespace, kubeflow.max_concurrency) == ("team-a", 2)
-    assert kubeflow.beam_options == "--flink_master=flink:8081"
+    assert config.runner.beam_options == "--flink_master=flink:8081"
 
 
 def test_invalid_kubeflow_settings_are_all_reported_with_their_flags():
@@ -36,7 +37,6 @@ def test_invalid_kubeflow_settings_are_all_reported_with_their_flags():
                 trainer_gpus=-1,
                 gpu_node_selector="pool",
                 gpu_tolerations="nvidia.com/gpu:Sometimes",
-                beam_runner="SparkRunner",
                 cron="0 3 * * *",
                 max_concurrency=0,
                 image="",
@@ -49,7 +49,6 @@ def test_invalid_kubeflow_settings_are_all_reported_with_their_flags():
         "--trainer-gpus -1",
         "--gpu-node-selector: 'pool' is not label=value",
         "--gpu-tolerations: 'nvidia.com/gpu:Sometimes'",
-        "--beam-runner SparkRunner needs --spark_master_url",
         "--cron '0 3 * * *'",
         "--max-concurrency 0",
         "--image ''",
