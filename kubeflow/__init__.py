@@ -1,5 +1,3 @@
 """Compiles, submits and schedules the pipeline on Kubeflow Pipelines v2."""
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import core  # noqa: F401 - first: pins Keras 2 before TensorFlow is imported

@@ -25,8 +25,7 @@ ExecutorInput and cannot import `system.Artifact`, so every task would fail at s
 The launcher never needs such an output in the executor's output file
 (component/launcher_v2.go, uploadOutputArtifacts: it merges only what the file names).
 
-TFX's executor runs with Beam's short state-sampling period
-(components.beam_state_sampling). After it, this removes the GCS directory markers from the outputs
+After TFX's executor, this removes the GCS directory markers from the outputs
 (kubeflow/gcs_markers.py), which would break the next task's input download.
 """
 
@@ -44,7 +43,6 @@ from tfx.orchestration.kubeflow.v2 import compiler_utils
 from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
 from tfx.types import artifact_utils
 
-from components.beam_state_sampling import SHORT_PERIOD_MS, state_sampling_period
 from kubeflow.gcs_markers import remove_directory_markers
 from pipeline.report.component import HtmlReport
 
@@ -127,8 +125,7 @@ def main(parsed_argv: tuple[argparse.Namespace, list[str]]) -> None:
     for output in set_aside_launcher_outputs(executor_input):
         logging.info("output artifact %s", output)
     args.json_serialized_invocation_args = json_format.MessageToJson(executor_input)
-    with state_sampling_period(SHORT_PERIOD_MS):  # components.beam_state_sampling
-        kubeflow_v2_run_executor.main((args, beam_args))
+    kubeflow_v2_run_executor.main((args, beam_args))
     remove_directory_markers(
         artifact.uri
         for artifact_list in executor_input.outputs.artifacts.values()

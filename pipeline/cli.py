@@ -281,7 +281,7 @@ def _small_images(paths: list[str], image_size: int) -> list[str]:
         try:
             with Image.open(path) as image:
                 width, height = image.size
-        except (OSError, UnidentifiedImageError):
+        except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
             continue  # the prediction line says what is wrong with it
         if min(width, height) * 2 < image_size:
             warnings.append(

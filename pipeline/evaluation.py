@@ -155,8 +155,8 @@ def _eval_config(
                 signature_name="serving_default",
                 # Only the signature is called, so the plain SavedModel is all TFMA needs.
                 # Left unset, TFMA loads the model as Keras twice (to find its type, then to
-                # use it), reviving every layer: the sample run's Evaluator took 12.8 s,
-                # 5.8 s with this (benchmarks/notebook_overhead.py).
+                # use it), reviving every layer: about twice the Evaluator's time
+                # (benchmarks/notebook_overhead.py).
                 model_type=tfma.TF_GENERIC,
                 label_key=features.LABEL_KEY,
                 prediction_key=prediction_key,

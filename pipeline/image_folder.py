@@ -301,7 +301,7 @@ def _read_marker(dataset_dir: str) -> dict:
     try:
         with open(os.path.join(dataset_dir, MARKER_FILE)) as f:
             return json.load(f)
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # absent or half-written: treated as no record, so rewritten
         return {}
 
 

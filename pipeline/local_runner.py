@@ -13,7 +13,6 @@ from tfx.orchestration import metadata
 from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.orchestration.pipeline import Pipeline
 
-from components.beam_state_sampling import SHORT_PERIOD_MS, state_sampling_period
 from core.config import PipelineConfig
 from pipeline import run_summary
 from pipeline.create import create_pipeline
@@ -57,10 +56,8 @@ def run_locally(config: PipelineConfig, preamble: str = "") -> run_summary.RunSu
 
 
 def run_dag(pipeline: Pipeline) -> None:
-    """Runs every component in this process with LocalDagRunner, Beam's bundles not
-    waiting out its state sampler's sleep (components.beam_state_sampling)."""
-    with state_sampling_period(SHORT_PERIOD_MS):
-        LocalDagRunner().run(pipeline)
+    """Runs every component with LocalDagRunner (the Beam ones on the configured runner)."""
+    LocalDagRunner().run(pipeline)
 
 
 def _run_and_summarize(config: PipelineConfig, preamble: str) -> run_summary.RunSummary:

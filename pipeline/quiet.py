@@ -32,27 +32,35 @@ def quiet_libraries(verbose: bool, stdout: bool = False) -> Iterator[None]:
         yield
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    silenced = (1, 2) if stdout else (2,)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = {fd: os.dup(fd) for fd in silenced}
     devnull = os.open(os.devnull, os.O_WRONLY)
     previous_verbosity = absl_logging.get_verbosity()
     absl_logging.set_verbosity(absl_logging.ERROR)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _redirected((1, 2) if stdout else (2,), devnull):
             warnings.simplefilter("ignore")
-            for fd in silenced:
-                os.dup2(devnull, fd)
             yield
+    finally:
+        os.close(devnull)
+        absl_logging.set_verbosity(previous_verbosity)
+
+
+@contextlib.contextmanager
+def _redirected(fds: tuple[int, ...], target: int) -> Iterator[None]:
+    """The file descriptors `fds` write to `target` for the block, and are restored after it
+    (Python's buffers flushed on both sides, so nothing lands on the wrong side)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in fds}
+    try:
+        for fd in fds:
+            os.dup2(target, fd)
+        yield
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
         for fd, copy in saved.items():
             os.dup2(copy, fd)
             os.close(copy)
-        os.close(devnull)
-        absl_logging.set_verbosity(previous_verbosity)
 
 
 @dataclass
@@ -82,15 +90,8 @@ def held_for_the_log(verbose: bool) -> Iterator[HeldOutput]:
         with contextlib.closing(terminal):
             yield HeldOutput(terminal, held_file)
         return
-    saved = {fd: os.dup(fd) for fd in (1, 2)}
     try:
-        for fd in saved:
-            os.dup2(held_file.fileno(), fd)
-        yield HeldOutput(terminal, held_file)
+        with _redirected((1, 2), held_file.fileno()):
+            yield HeldOutput(terminal, held_file)
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        for fd, copy in saved.items():
-            os.dup2(copy, fd)
-            os.close(copy)
         terminal.close()

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import core  # noqa: F401 - first: pins Keras 2 before any test imports TensorFlow
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,10 +41,16 @@ WORSE_MODEL_FLAGS = (
 SHARED_RUNS_TIMEOUT = 1500
 
 
+# The session's shared pipeline runs: a test that uses one is an e2e test, marked or not,
+# so that `make test-fast` (-m "not e2e and not kfp_replay") never starts a pipeline.
+SHARED_RUNS = {"e2e_run", "worse_run", "three_class_run", "image_folder_run"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        shares_runs = {"e2e_run", "worse_run"} & set(getattr(item, "fixturenames", ()))
-        if shares_runs or item.get_closest_marker("e2e") or item.get_closest_marker("kfp_replay"):
+        if SHARED_RUNS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+        if any(item.get_closest_marker(m) for m in ("e2e", "kfp_replay", "portable")):
             item.add_marker(pytest.mark.timeout(SHARED_RUNS_TIMEOUT))
 
 

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.serving_layout import versions
-from tests.conftest import MODEL_NAME, REPO_ROOT, PipelineRun, sample_run_args
-
-PACKAGES = ("core", "components", "trainer_module", "pipeline")
+from tests.conftest import MODEL_NAME, PipelineRun, sample_run_args
+from tests.helpers import copy_of_the_code
 
 
 @dataclass
@@ -41,12 +40,7 @@ def copy_of_outputs(e2e_run: PipelineRun, tmp_path_factory, name: str) -> Path:
 
 def edited_code(tmp_path_factory, edited: str) -> Path:
     """A copy of our packages with a comment appended to `edited`."""
-    root = tmp_path_factory.mktemp("code")
-    for package in PACKAGES:
-        shutil.copytree(REPO_ROOT / package, root / package)
-    with open(root / edited, "a") as f:
-        f.write("\n# an edit\n")
-    return root
+    return copy_of_the_code(tmp_path_factory.mktemp("code"), edited)
 
 
 def pipeline_process(args: list[str], code_root: Path, cwd: Path | None = None) -> dict:

@@ -52,7 +52,7 @@ def test_an_unchanged_rerun_reuses_everything_and_publishes_nothing_new(unchange
     # The second run's Evaluator runs again: its baseline is now e2e_run's model (the
     # first run had none). From the third run on, nothing runs at all.
     ran = {name for name, status in statuses(second).items() if status != "cached"}
-    assert ran <= {"latest_blessed_model_resolver", "Evaluator", "Pusher"}
+    assert ran <= {"latest_blessed_model_resolver", "Evaluator", "ServingCheck", "Pusher"}
     ran = {name for name, status in statuses(third).items() if status != "cached"}
     assert ran <= {"latest_blessed_model_resolver"}
     for rerun in (second, third):

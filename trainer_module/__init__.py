@@ -1,8 +1,3 @@
-"""Code that runs inside Transform and Trainer: preprocessing, model, training, serving.
+"""Code that runs inside Transform and Trainer: preprocessing, model, training, serving."""
 
-Keras 2 (`tf_keras`) is pinned before TensorFlow is imported; see `pipeline/__init__.py`.
-"""
-
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import core  # noqa: F401 - first: pins Keras 2 before TensorFlow is imported

@@ -62,12 +62,12 @@ def make_dataset(
 
 
 def without_autotuning() -> tf.data.Options:
-    """tf.data options without the autotuning thread: it costs 2 s at every epoch's end.
+    """tf.data options without the autotuning thread: it costs seconds at every epoch's end.
 
     `fit` makes a new training iterator each epoch and drops the old one, and with
     autotuning on, dropping it waits for the autotuning model thread
-    (RootDataset::Iterator::~Iterator -> UnboundedThreadPool: 2.0 s per epoch on the
-    sample, against 0.01 s without; the steps themselves ran as fast). AUTOTUNE's
+    (RootDataset::Iterator::~Iterator -> UnboundedThreadPool; docs/PERFORMANCE.md has
+    the measured wait; the steps themselves ran as fast). AUTOTUNE's
     parallelism and buffers then keep their starting values instead of tuned ones;
     benchmarks.input_pipeline measured the records -> batches rate as high as with
     tuning (docs/PERFORMANCE.md).

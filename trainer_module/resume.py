@@ -8,6 +8,22 @@ the history so far, the TensorBoard log dir). It lives under
 execution id: a rerun of the same Trainer, or a retried Kubeflow pod on
 another node, finds it; a changed configuration or code starts afresh. The
 backup is removed once the model is exported.
+
+Why not `tf_keras.callbacks.BackupAndRestore` (read in tf_keras 2.16,
+`src/callbacks.py` and `src/distribute/worker_training_state.py`):
+- It skips the done epochs inside `Model.fit` (`_maybe_load_initial_counters_from_ckpt`),
+  so the custom training loop (`--training-loop custom`) would start from epoch 0.
+- It knows one `fit`. The recipe has two, of two models (with the feature cache the
+  head stage fits the head alone) and two optimizers; with one callback per stage, a kill
+  between the stages finds the head's backup deleted (`delete_checkpoint`) or, kept,
+  nothing that says the head stage was complete.
+- It saves the model, the optimizer and the epoch counter, not the metrics of the
+  epochs before the kill or the TensorBoard log dir: history.json and TensorBoard
+  would start again at the resumed epoch.
+- Its directory is given, not derived: finding the same backup from a retried pod on
+  another node needs the key below anyway.
+What it does well (a checkpoint written whole, optimizer state restored) this does the
+same way, with `tf.train.Checkpoint` and `CheckpointManager`.
 """
 
 from __future__ import annotations
@@ -25,7 +41,7 @@ import tf_keras as keras
 
 from core.code_fingerprint import code_fingerprint
 from trainer_module.progress import PROGRESS_LOGGER
-from trainer_module.training import Stage
+from trainer_module.stage_runner import Stage
 
 # Under the pipeline root's Trainer directory: <pipeline_root>/Trainer/.resume/<key>/
 RESUME_DIR_NAME = ".resume"

@@ -13,10 +13,11 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.components.trainer.fn_args_utils import FnArgs
 from tfx.utils import io_utils as tfx_io_utils
 
-from core import features
+from core import features, shims
 from core.config import RESUME_ROOT, WEIGHTS_NONE, TrainingConfig
-from trainer_module import autograph_rules, data, devices, model, resume, serving, training
-from trainer_module.progress import PROGRESS_LOGGER, EpochProgress
+from trainer_module import data, devices, model, resume, serving, training
+from trainer_module.progress import PROGRESS_LOGGER
+from trainer_module.stage_runner import StageRunner
 
 HISTORY_FILE = "history.json"
 CLASS_NAMES_FILE = "class_names.txt"
@@ -39,7 +40,6 @@ def run_fn(fn_args: FnArgs) -> None:
         FileNotFoundError: no transformed examples match a split's file patterns.
         MissingGpuError: the task was given GPUs (TRAINER_REQUIRED_GPUS) TensorFlow cannot see.
     """
-    autograph_rules.leave_tf_keras_unconverted()  # 22 s less tracing per stage for Xception
     config = TrainingConfig(**fn_args.custom_config["training"])
     image_size = int(fn_args.custom_config["image_size"])
     class_names = _class_names(
@@ -65,22 +65,22 @@ def run_fn(fn_args: FnArgs) -> None:
         _recalibrate_random_base(transfer, train_data)
 
     backup = resume.Backup(_backup_dir(fn_args), transfer.model)
-    planned = training.stages(config)
-    head, fine = (backup.remaining(stage) for stage in planned)
-    monitors = _Monitors(fn_args.model_run_dir, planned, batch_size, backup)
-    if head.initial_epoch < head.epochs:
-        training.train_head(transfer, head, train_data, eval_data, config, monitors.callbacks(head))
-    if fine.initial_epoch < fine.epochs:
-        training.fine_tune(transfer, fine, train_data, eval_data, config, monitors.callbacks(fine))
+    runner = _stage_runner(config, backup, fn_args.model_run_dir, batch_size)
+    with shims.tf_keras_left_unconverted():  # tracing time: see core.shims
+        training.train(transfer, train_data, eval_data, config, runner)
     backup.restore()  # only if no epoch was left to train
 
     signatures = serving.make_serving_signatures(
-        transfer.model, transform_output, image_size, class_names
+        transfer.model,
+        transform_output,
+        image_size,
+        class_names,
+        int(fn_args.custom_config.get("max_image_pixels", 25_000_000)),
     )
     # Weights and signatures only: the optimizer's slots would triple the size of every push.
     # Without traces: Keras would otherwise trace every layer's call again for a Keras-only
-    # way of reloading without the layer classes (9.6 s of 11 s saving the sample's Xception,
-    # and 5x slower loads for every reader). Serving, TFMA and `predict` call the signatures;
+    # way of reloading without the layer classes (most of the saving time, and slower loads
+    # for every reader). Serving, TFMA and `predict` call the signatures;
     # keras.models.load_model still rebuilds the model from its layers' configs.
     transfer.model.save(
         fn_args.serving_model_dir,
@@ -172,31 +172,14 @@ def _backup_dir(fn_args: FnArgs) -> str:
     return resume.backup_dir(root, identity)
 
 
-class _Monitors:
-    """What watches both stages: one TensorBoard log dir, the progress lines, the backup."""
-
-    def __init__(
-        self,
-        log_dir: str,
-        planned: tuple[training.Stage, ...],
-        batch_size: int,
-        backup: resume.Backup,
-    ):
-        backup.adopt_logs(log_dir)
-        backup.announce(planned[-1].epochs)
-        self._tensorboard = keras.callbacks.TensorBoard(log_dir=log_dir)
-        # Each stage's progress counts its own epochs ("fine-tune epoch 1/10"), from where the
-        # stage was planned to start, also when a resumed stage starts later.
-        self._first_epoch = {stage.name: stage.initial_epoch for stage in planned}
-        self._batch_size = batch_size
-        self._backup = backup
-
-    def callbacks(self, stage: training.Stage) -> list[keras.callbacks.Callback]:
-        first = self._first_epoch[stage.name]
-        progress = EpochProgress(
-            stage.name, first, stage.epochs - first, batch_size=self._batch_size
-        )
-        return [self._tensorboard, progress, self._backup.callback(stage)]
+def _stage_runner(
+    config: TrainingConfig, backup: resume.Backup, log_dir: str, batch_size: int
+) -> StageRunner:
+    """Runs both stages with one TensorBoard log dir, continuing a killed run's logs."""
+    backup.adopt_logs(log_dir)
+    backup.announce(config.head_epochs + config.fine_tune_epochs)
+    tensorboard = keras.callbacks.TensorBoard(log_dir=log_dir)
+    return StageRunner(config, backup, [tensorboard], batch_size)
 
 
 def _write_history(history: dict[str, dict], model_run_dir: str, serving_model_dir: str) -> None:

@@ -1,7 +1,6 @@
 """TFX's Transform executor with two costs of Beam and TFX removed, not its results.
 
 - TFRecords are written as stored GZIP blocks with hardware checksums (beam_tfrecords).
-- The analyze splits are read only when the preprocessing_fn has analyzers (analysis_input).
 
 When Beam runs bundles in parallel, it also checks that every example reached the
 transformed files (components.written_examples).
@@ -18,7 +17,6 @@ from tfx.types import artifact_utils, standard_component_specs
 
 from components import written_examples
 from components.beam_tfrecords import StoredTfrecordsExecutor
-from components.fast_transform.analysis_input import analysis_reads_only_for_analyzers
 from core import artifact_properties as properties
 
 
@@ -28,8 +26,7 @@ class Executor(StoredTfrecordsExecutor, tfx_transform.Executor):
     def Do(  # noqa: N802 - TFX API
         self, input_dict: dict[str, Any], output_dict: dict[str, Any], exec_properties: dict
     ) -> None:
-        with analysis_reads_only_for_analyzers():
-            super().Do(input_dict, output_dict, exec_properties)
+        super().Do(input_dict, output_dict, exec_properties)
         transformed = output_dict.get(standard_component_specs.TRANSFORMED_EXAMPLES_KEY)
         if transformed and written_examples.bundles_run_in_parallel(self._beam_pipeline_args):
             raw = artifact_utils.get_single_instance(

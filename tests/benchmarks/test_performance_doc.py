@@ -3,6 +3,10 @@
 No benchmark runs here (they are `make bench`, never `make test`): figures are made up.
 """
 
+import re
+
+import pytest
+
 from benchmarks import figures as figures_lib
 from benchmarks import performance_doc
 from benchmarks.figures import Figure, Goal
@@ -82,3 +86,36 @@ def test_notebook_breakdown_splits_the_difference_by_component():
     assert "training passes took 45.0 s, the rest (15.0 s)" in text
     assert "the rest (18.0 s)" in text  # 100 - 9 imports - 73 in components
     assert "Not measured" in performance_doc.notebook_breakdown(figures[3:])
+
+
+def test_every_flag_the_document_recommends_is_accepted_by_pipeline_run():
+    """The doc is generated, so its advice is checked where it is written: each backquoted
+    `--flag value` must parse with `python -m pipeline run`'s own parser (choices, types)."""
+    from pipeline.cli import build_parser
+
+    text = performance_doc.render([RATE, MEMORY, PLAIN], "Test CPU, 2 cores, 24 GiB RAM")
+    advised = re.findall(r"`(--[a-z-]+(?: [^`-][^`]*)?)`", text)
+    assert "--mixed-precision bfloat16" in advised  # the advice this test exists for
+    for flag in advised:
+        try:
+            build_parser().parse_args(["run", *flag.split()])
+        except SystemExit:
+            pytest.fail(f"docs/PERFORMANCE.md recommends `{flag}`, which `pipeline run` rejects")
+
+
+def test_a_repeated_figure_passes_only_if_its_goal_holds_across_the_spread():
+    """Medians of interleaved runs; one pair below the goal fails the figure."""
+    steady = Figure.paired(
+        "data_path", "rate", [60, 62, 61], [100, 110, 104], "images/s", goal=Goal(0.5)
+    )
+    assert (steady.value, steady.baseline) == (61, 104)
+    assert steady.ratio_spread == (62 / 110, 60 / 100)
+    assert steady.verdict == "pass"
+    noisy = Figure.paired(
+        "data_path", "rate", [60, 45, 61], [100, 100, 100], "images/s", goal=Goal(0.5)
+    )
+    assert noisy.ratio == 0.6 and noisy.ratio_spread == (0.45, 0.61)
+    assert noisy.verdict == "FAIL"
+    row = rows(performance_doc.table([noisy]))[0]
+    assert row[4] == "0.600× (0.450–0.610)" and row[6] == "FAIL"
+    assert figures_lib.Figure.from_dict(noisy.to_dict()) == noisy

@@ -1,8 +1,8 @@
-"""Our Transform executor reads the analyze splits only when the preprocessing_fn has analyzers.
+"""Our Transform executor: TFX's, writing what it transforms whole, and counting it when
+Beam runs bundles in parallel.
 
 Runs the real TFX Transform executor (real TFT, real Beam in_memory) on small generated
-Examples. Each test analyzes a split whose file is not GZIP at all, so reading it fails:
-whether the run fails shows whether the analysis read it.
+Examples.
 """
 
 from __future__ import annotations
@@ -13,36 +13,20 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-import tensorflow_transform as tft
 from tensorflow_metadata.proto.v0 import schema_pb2
-from tfx.components.transform import executor as tfx_transform
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils, standard_artifacts
 
-from components.fast_transform import analysis_input
 from components.fast_transform.executor import Executor
 from components.written_examples import LostExamplesError
 from core import artifact_properties as properties
 from core import features
 from core.config import PipelineConfig
 from trainer_module import pixels
-from trainer_module.preprocessing import preprocessing_fn
 
 IMAGE_SIZE = 8
 LABELS = [0, 1, 1, 0, 1, 1]
 PREPROCESSING_FN = "trainer_module.preprocessing.preprocessing_fn"
-UNREADABLE_SPLIT = "unreadable"  # its file is not GZIP: reading it fails
-UNREADABLE_ERROR = "while decompressing data"  # zlib's message for it
-
-
-def preprocessing_fn_with_an_analyzer(inputs: dict, custom_config: dict) -> dict:
-    """The project's preprocessing_fn plus the label's mean over the analyze split."""
-    outputs = preprocessing_fn(inputs, custom_config)
-    label = tf.cast(outputs[features.LABEL_KEY], tf.float32)
-    outputs["label_minus_mean"] = label - tft.mean(label)
-    return outputs
-
-
 def _jpeg(seed: int) -> bytes:
     image = np.random.default_rng(seed).integers(0, 256, (20 + seed, 30, 3), dtype=np.uint8)
     return tf.io.encode_jpeg(image).numpy()
@@ -50,11 +34,11 @@ def _jpeg(seed: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def raw_examples(tmp_path_factory) -> tuple[standard_artifacts.Examples, standard_artifacts.Schema]:
-    """Split `train` (six JPEGs) and split `unreadable`, with their schema."""
+    """Split `train` (six JPEGs), with its schema."""
     root = tmp_path_factory.mktemp("raw")
     examples = standard_artifacts.Examples()
     examples.uri = str(root / "examples")
-    examples.split_names = artifact_utils.encode_split_names(["train", UNREADABLE_SPLIT])
+    examples.split_names = artifact_utils.encode_split_names(["train"])
     os.makedirs(os.path.join(examples.uri, "Split-train"))
     options = tf.io.TFRecordOptions(compression_type="GZIP")
     path = os.path.join(examples.uri, "Split-train", "data_tfrecord-00000-of-00001.gz")
@@ -64,10 +48,6 @@ def raw_examples(tmp_path_factory) -> tuple[standard_artifacts.Examples, standar
             example.features.feature[features.IMAGE_KEY].bytes_list.value.append(_jpeg(seed))
             example.features.feature[features.LABEL_KEY].int64_list.value.append(label)
             writer.write(example.SerializeToString())
-    os.makedirs(os.path.join(examples.uri, f"Split-{UNREADABLE_SPLIT}"))
-    unreadable = os.path.join(examples.uri, f"Split-{UNREADABLE_SPLIT}", "data-00000.gz")
-    with open(unreadable, "wb") as f:
-        f.write(b"this is not a GZIP file")
 
     schema = standard_artifacts.Schema()
     schema.uri = str(root / "schema")
@@ -92,7 +72,7 @@ def run_transform(
     preprocessing_fn_path: str,
     beam_pipeline_args: list[str] | None = None,
 ) -> str:
-    """Analyzes `unreadable`, transforms `train`; returns the transformed examples' uri."""
+    """Analyzes and transforms `train`; returns the transformed examples' uri."""
     examples, schema = raw_examples
     transform_graph = standard_artifacts.TransformGraph()
     transform_graph.uri = str(tmp_path / "transform_graph")
@@ -109,7 +89,7 @@ def run_transform(
         {
             "preprocessing_fn": preprocessing_fn_path,
             "custom_config": json.dumps({"image_size": IMAGE_SIZE}),
-            "splits_config": json.dumps({"analyze": [UNREADABLE_SPLIT], "transform": ["train"]}),
+            "splits_config": json.dumps({"analyze": ["train"], "transform": ["train"]}),
             "disable_statistics": 1,
             "force_tf_compat_v1": 0,
         },
@@ -117,9 +97,7 @@ def run_transform(
     return transformed.uri
 
 
-def test_without_analyzers_the_analyze_split_is_not_read_and_train_is_transformed(
-    raw_examples, tmp_path
-):
+def test_train_is_transformed_into_the_resized_pixels_of_each_image(raw_examples, tmp_path):
     uri = run_transform(Executor, raw_examples, tmp_path, PREPROCESSING_FN)
     files = tf.io.gfile.glob(os.path.join(uri, "Split-train", "*.gz"))
     records = [
@@ -142,49 +120,6 @@ def test_without_analyzers_the_analyze_split_is_not_read_and_train_is_transforme
     assert sorted(r.features.feature[features.LABEL_KEY].int64_list.value[0] for r in records) == (
         sorted(LABELS)
     )
-    # TFX's own executor does read it, which is what the test relies on.
-    with pytest.raises(Exception, match=UNREADABLE_ERROR):
-        run_transform(
-            tfx_transform.Executor,
-            raw_examples,
-            tmp_path / "tfx",
-            PREPROCESSING_FN,
-        )
-
-
-def test_with_an_analyzer_the_analyze_split_is_read(raw_examples, tmp_path):
-    with pytest.raises(Exception, match=UNREADABLE_ERROR):
-        run_transform(
-            Executor,
-            raw_examples,
-            tmp_path,
-            f"{__name__}.preprocessing_fn_with_an_analyzer",
-        )
-
-
-def test_analyzers_are_told_from_the_traced_graph():
-    specs = {
-        features.IMAGE_KEY: tf.TensorSpec([None, 1], tf.string),
-        features.LABEL_KEY: tf.TensorSpec([None, 1], tf.int64),
-    }
-    config = {"image_size": IMAGE_SIZE}
-
-    def without(inputs):
-        return preprocessing_fn(inputs, config)
-
-    def with_one(inputs):
-        return preprocessing_fn_with_an_analyzer(inputs, config)
-
-    assert not analysis_input.has_analyzers(without, specs, force_tf_compat_v1=False)
-    assert analysis_input.has_analyzers(with_one, specs, force_tf_compat_v1=False)
-
-
-def test_the_hook_is_tfx_transform_processor_again_after_the_block():
-    original = tfx_transform.TransformProcessor
-    with analysis_input.analysis_reads_only_for_analyzers():
-        assert issubclass(tfx_transform.TransformProcessor, original)
-        assert tfx_transform.TransformProcessor is not original
-    assert tfx_transform.TransformProcessor is original
 
 
 def test_with_parallel_bundles_a_split_short_of_its_raw_examples_fails(raw_examples, tmp_path):

@@ -9,14 +9,9 @@ from PIL import Image
 
 from components.tfds_example_gen import image_cleaning
 from pipeline import sample_data
+from tests.helpers import encode
 
 MAX_PIXELS = 1_000_000
-
-
-def encode(image: Image.Image, image_format: str, **options: bool) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=image_format, **options)
-    return buffer.getvalue()
 
 
 PICTURE = Image.new("RGB", (120, 80), (200, 120, 40))

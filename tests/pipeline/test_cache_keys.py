@@ -24,8 +24,8 @@ from components.tfds_example_gen.data_fingerprint import (
 from core.code_fingerprint import code_fingerprint
 from core.config import PipelineConfig
 from tests.conftest import REPO_ROOT
+from tests.helpers import copy_of_the_code
 
-PACKAGES = ("core", "components", "trainer_module", "pipeline")
 # Prints compiled_parameters_here(data dir, output dir) from a fresh interpreter.
 COMPILE_SCRIPT = (
     "import json, sys; from tests.pipeline.test_cache_keys import compiled_parameters_here; "
@@ -52,17 +52,6 @@ def parameters_printed_by(process: subprocess.Popen) -> dict[str, dict]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def copy_of_the_code(tmp_path, name: str, *edited: str):
-    """A copy of our packages with a comment appended to each `edited` file."""
-    root = tmp_path / name
-    for package in PACKAGES:
-        shutil.copytree(REPO_ROOT / package, root / package)
-    for path in edited:
-        with open(root / path, "a") as f:
-            f.write("\n# an edit\n")
-    return root
-
-
 def custom_config(parameters: dict, node: str) -> dict:
     return json.loads(parameters[node]["custom_config"])
 
@@ -72,13 +61,12 @@ def test_an_edit_changes_the_cache_key_of_exactly_the_components_that_run_it(
 ):
     edits = {
         "trainer and example gen": copy_of_the_code(
-            tmp_path,
-            "trainer",
+            tmp_path / "trainer",
             "trainer_module/training.py",
             "components/tfds_example_gen/image_cleaning.py",
         ),
         # pixels.py is imported by preprocessing and by the trainer (serving, data).
-        "preprocessing": copy_of_the_code(tmp_path, "pre", "trainer_module/pixels.py"),
+        "preprocessing": copy_of_the_code(tmp_path / "pre", "trainer_module/pixels.py"),
     }
     processes = {
         name: compile_with(root, sample_data_dir, tmp_path / "out") for name, root in edits.items()
@@ -127,7 +115,7 @@ def compiled_parameters_here(data_dir, output_dir) -> dict[str, dict]:
 
 
 def test_a_trainer_only_edit_leaves_the_preprocessing_fingerprint_alone(tmp_path):
-    root = copy_of_the_code(tmp_path, "code")
+    root = copy_of_the_code(tmp_path / "code")
     before = {
         m: code_fingerprint(m, str(root))
         for m in ("trainer_module.run", "trainer_module.preprocessing")

@@ -31,17 +31,6 @@ def test_metrics_cover_accuracy_auc_precision_recall_calibration_count_confusion
     assert json.loads(confusion.config) == {"thresholds": [0.5]}
 
 
-def test_slices_are_overall_and_per_label():
-    slices = sample_eval_config().slicing_specs
-    assert [list(s.feature_keys) for s in slices] == [[], ["label"]]
-
-
-def test_the_model_is_evaluated_through_its_serving_signature_on_raw_examples():
-    (model_spec,) = sample_eval_config().model_specs
-    assert model_spec.signature_name == "serving_default"
-    assert model_spec.label_key == "label"
-
-
 def test_thresholds_apply_to_the_overall_slice_only():
     """A label slice's accuracy is that class's recall: it must not veto the blessing."""
     config = sample_eval_config()

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 import tf_keras as keras
 
 from core.config import PipelineConfig
+from tests.helpers import tiny_regression_batches as tiny_data
 from trainer_module import callbacks, custom_loop, training
 
 
 def tiny_model() -> keras.Model:
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-    training.compile_for_stage(model, 0.1)
+    training.compile_for_stage(model, keras.optimizers.Adam(0.1))
     return model
 
 
@@ -38,12 +38,6 @@ def test_stage_services_follow_the_config():
     assert any(isinstance(s, callbacks.RestoreBestWeights) for s in services)
     quiet = PipelineConfig.for_profile("sample", restore_best_weights=False).training
     assert callbacks.stage_services(quiet) == []
-
-
-def tiny_data() -> tf.data.Dataset:
-    return tf.data.Dataset.from_tensor_slices(
-        (np.random.default_rng(0).normal(size=(8, 3)).astype("float32"), np.ones(8, "float32"))
-    ).batch(4)
 
 
 class StopAfterFirstEpoch(keras.callbacks.Callback):

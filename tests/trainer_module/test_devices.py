@@ -8,6 +8,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from core.config import ConfigError, PipelineConfig
+from tests.helpers import tiny_regression_batches as tiny_data
 from trainer_module import custom_loop, devices, feature_cache, training
 from trainer_module import model as model_lib
 
@@ -29,19 +30,6 @@ def test_batch_size_is_the_global_batch_split_over_the_replicas():
     assert devices.plan_strategy([], 32).replica_batch_size == 32
 
 
-def test_a_mirrored_plan_builds_a_mirrored_strategy_over_its_devices():
-    # CPU devices stand in for GPUs: MirroredStrategy accepts any local devices.
-    strategy = devices.make_strategy(devices.StrategyPlan("mirrored", ("/cpu:0",), 32))
-    assert isinstance(strategy, tf.distribute.MirroredStrategy)
-    assert strategy.extended.worker_devices == ("/job:localhost/replica:0/task:0/device:CPU:0",)
-
-
-def tiny_data() -> tf.data.Dataset:
-    return tf.data.Dataset.from_tensor_slices(
-        (np.random.default_rng(0).normal(size=(8, 3)).astype("float32"), np.ones(8, "float32"))
-    ).batch(4)
-
-
 def mirrored() -> tf.distribute.Strategy:
     # A CPU device stands in for the GPUs: MirroredStrategy accepts any local devices.
     return devices.make_strategy(devices.StrategyPlan("mirrored", ("/cpu:0",), 4))
@@ -52,7 +40,7 @@ def test_both_loops_train_inside_a_mirrored_strategy():
     for loop in ("fit", "custom"):
         with strategy.scope():
             tiny = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-            training.compile_for_stage(tiny, 0.1)
+            training.compile_for_stage(tiny, keras.optimizers.Adam(0.1))
         before = tiny.get_weights()[0].copy()
         if loop == "fit":
             tiny.fit(data, validation_data=data, epochs=1, verbose=0)
@@ -71,7 +59,7 @@ def test_mixed_precision_computes_in_half_but_keeps_logits_and_loss_in_float32(m
     assert conv.compute_dtype == compute and conv.variable_dtype == "float32"
     assert transfer.model.get_layer("logit").compute_dtype == "float32"
     assert transfer.model.output.dtype == tf.float32
-    training.compile_for_stage(transfer.model, 1e-3)
+    training.compile_for_stage(transfer.model, keras.optimizers.Adam(1e-3))
     scaled = isinstance(transfer.model.optimizer, keras.mixed_precision.LossScaleOptimizer)
     assert scaled == (mode == "float16")  # float16 needs loss scaling; bfloat16 does not
 
@@ -89,7 +77,7 @@ def test_custom_loop_scales_the_float16_loss_and_still_learns():
         tiny = keras.Sequential(
             [keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(1, dtype="float32")]
         )
-    training.compile_for_stage(tiny, 0.1)
+    training.compile_for_stage(tiny, keras.optimizers.Adam(0.1))
     data = tiny_data()
     history = custom_loop.fit_custom(tiny, data, data, initial_epoch=0, epochs=3, callbacks=[])
     assert history.history["loss"][-1] < history.history["loss"][0]
@@ -97,7 +85,7 @@ def test_custom_loop_scales_the_float16_loss_and_still_learns():
 
 def test_jit_compile_flag_reaches_keras():
     tiny = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-    training.compile_for_stage(tiny, 1e-3, jit_compile=True)
+    training.compile_for_stage(tiny, keras.optimizers.Adam(1e-3), jit_compile=True)
     assert tiny.jit_compile is True
 
 

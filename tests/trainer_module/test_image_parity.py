@@ -13,20 +13,14 @@ import random
 import numpy as np
 import pytest
 import tensorflow as tf
-import tf_keras as keras
 from PIL import Image
 
 from components.tfds_example_gen import image_cleaning
 from pipeline.sample_data import draw_image
+from tests.helpers import encode
 from trainer_module import pixels
 
 SIZE = 96
-
-
-def encode(image: Image.Image, image_format: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=image_format, **options)
-    return buffer.getvalue()
 
 
 PHOTO = Image.open(io.BytesIO(draw_image(1, random.Random(4))))
@@ -53,25 +47,14 @@ RAW_UPLOADS = {
 
 
 @pytest.mark.parametrize("name", sorted(RAW_UPLOADS))
-def test_served_and_cleaned_images_give_the_same_pixels_and_probabilities(name):
+def test_served_and_cleaned_images_give_the_same_pixels(name):
+    """Equal pixels are the whole claim: any model then scores them alike."""
     raw = RAW_UPLOADS[name]
     cleaned = image_cleaning.clean_image(raw, 10_000_000)
     assert not cleaned.skipped and cleaned.reason != image_cleaning.OK
     served = pixels.decode_and_resize(tf.constant(raw), SIZE)  # what serving's Transform does
     trained = pixels.decode_and_resize(tf.constant(cleaned.encoded), SIZE)  # what training read
     np.testing.assert_array_equal(served.numpy(), trained.numpy())
-
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.layers.Rescaling(1 / 255),
-            keras.layers.GlobalAveragePooling2D(),
-            keras.layers.Dense(1),
-        ]
-    )
-    batch = tf.stack([served, trained])
-    probabilities = tf.sigmoid(model(tf.cast(batch, tf.float32))).numpy()
-    assert probabilities[0] == pytest.approx(probabilities[1], abs=1e-7)
 
 
 def test_transparency_is_composited_on_white_not_dropped():

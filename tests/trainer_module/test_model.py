@@ -5,13 +5,10 @@ import pytest
 import tf_keras as keras
 
 from core.config import PipelineConfig
+from tests.helpers import count_params
 from trainer_module import model as model_lib
 
 GUIDE_SIZE = 150
-
-
-def count_params(weights) -> int:
-    return sum(int(np.prod(w.shape)) for w in weights)
 
 
 @pytest.fixture(scope="module")

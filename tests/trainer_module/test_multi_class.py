@@ -8,14 +8,12 @@ import tensorflow as tf
 import tf_keras as keras
 
 from core.config import PipelineConfig
+from tests.helpers import count_params
 from trainer_module import model as model_lib
 from trainer_module import objective, training
+from trainer_module.stage_runner import StageRunner
 
 SIZE = 71
-
-
-def count_params(weights) -> int:
-    return sum(int(np.prod(w.shape)) for w in weights)
 
 
 def test_two_classes_keep_one_logit_and_binary_cross_entropy():
@@ -48,8 +46,9 @@ def test_a_three_class_model_trains_a_head_of_three_logits():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, size=(8, SIZE, SIZE, 3)).astype(np.uint8)
     data = tf.data.Dataset.from_tensor_slices((images, (np.arange(8) % 3).astype("float32")))
-    head, _ = training.stages(config)
-    history = training.train_head(transfer, head, data.batch(4), data.batch(4), config, [])
+    runner = StageRunner(config)
+    training.train(transfer, data.batch(4), data.batch(4), config, runner)
+    history = runner.histories[training.HEAD]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history.history)
 
 

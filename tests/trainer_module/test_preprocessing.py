@@ -1,6 +1,5 @@
 """Transform's preprocessing_fn: any common image format in, compact fixed-size uint8 out."""
 
-import io
 
 import numpy as np
 import pytest
@@ -8,16 +7,11 @@ import tensorflow as tf
 from PIL import Image
 
 from core import features
+from tests.helpers import encode
 from trainer_module import pixels
 from trainer_module.preprocessing import preprocessing_fn
 
 SIZE = 80
-
-
-def encode(image: Image.Image, fmt: str) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt)
-    return buffer.getvalue()
 
 
 def transform(encoded: list[bytes], labels: list[int]) -> dict:

@@ -17,6 +17,7 @@ import tf_keras as keras
 from core.config import PipelineConfig, TrainingConfig
 from trainer_module import model as model_lib
 from trainer_module import training
+from trainer_module.stage_runner import StageRunner
 
 SIZE = 71
 LOOPS = ["fit", "custom"]
@@ -115,15 +116,24 @@ def run_two_stages(loop: str, initial_weights: list[np.ndarray]) -> TwoStages:
     transfer.model.set_weights(initial_weights)
     train, evaluation = tiny_data(8, 8), tiny_data(4, 4, seed=1)
     base_start, head_start = values(transfer.base.weights), values(head_weights(transfer))
-    head_stage, fine_stage = training.stages(config)
-    head = training.train_head(transfer, head_stage, train, evaluation, config, [])
-    after_head = (
-        values(transfer.base.weights),
-        values(head_weights(transfer)),
-        values(base_kernels(transfer.base)),
-        values(batchnorm_statistics(transfer.base)),
-    )
-    fine = training.fine_tune(transfer, fine_stage, train, evaluation, config, [])
+    after_head = []
+
+    class Runner(StageRunner):  # notes the weights between the stages
+        def fit(self, *args, **kwargs):
+            history = super().fit(*args, **kwargs)
+            if not after_head:
+                after_head.extend(
+                    [
+                        values(transfer.base.weights),
+                        values(head_weights(transfer)),
+                        values(base_kernels(transfer.base)),
+                        values(batchnorm_statistics(transfer.base)),
+                    ]
+                )
+            return history
+
+    runner = Runner(config)
+    training.train(transfer, train, evaluation, config, runner)
     return TwoStages(
         base_start,
         head_start,
@@ -131,8 +141,8 @@ def run_two_stages(loop: str, initial_weights: list[np.ndarray]) -> TwoStages:
         values(base_kernels(transfer.base)),
         after_head[3],
         values(batchnorm_statistics(transfer.base)),
-        head,
-        fine,
+        runner.histories[training.HEAD],
+        runner.histories[training.FINE_TUNE],
         transfer.model.get_weights(),
     )
 
@@ -187,12 +197,14 @@ def test_head_on_cached_features_trains_like_the_head_on_images(runs, initial_we
     """The feature cache changes where the base runs, not what the head learns: the
     head's weights and metrics agree with training on images to float32 rounding
     (stated tolerance: 1e-5 absolute)."""
-    config = tiny_config(feature_cache=True, **DETERMINISTIC)
+    config = tiny_config(feature_cache=True, **{**DETERMINISTIC, "fine_tune_epochs": 0})
     transfer = build(config)
     transfer.model.set_weights(initial_weights)
-    head, _ = training.stages(config)
     train, evaluation = tiny_data(8, 8), tiny_data(4, 4, seed=1)
-    history = training.train_head(transfer, head, train, evaluation, config, [])
+    runner = StageRunner(config)
+    training.train(transfer, train, evaluation, config, runner)
+    assert set(runner.histories) == {training.HEAD}  # no fine-tuning epochs: no second stage
+    history = runner.histories[training.HEAD]
     on_images = runs["fit"]
     for name in ("loss", "val_loss", "val_binary_accuracy"):
         np.testing.assert_allclose(
@@ -207,7 +219,7 @@ def test_without_recompiling_fit_keeps_training_only_what_was_trainable_at_compi
     config = tiny_config(**DETERMINISTIC)
     transfer = build(config)
     train = tiny_data(8, 8)
-    training.compile_for_stage(transfer.model, config.head_learning_rate)
+    training.compile_for_stage(transfer.model, keras.optimizers.Adam(config.head_learning_rate))
     transfer.model.fit(train, epochs=1, verbose=0)
     transfer.base.trainable = True
     base_before = values(transfer.base.weights)
