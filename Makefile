@@ -5,11 +5,9 @@ PYTHON_VERSION ?= 3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
-# Keras 2 (tf_keras) everywhere: Transform's tft_layer is a tf_keras model.
-export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL ?= 1
 
-.PHONY: demo test bench install lock lock-gpu lint clean image-test check-kfp-sources
+.PHONY: demo test test-fast portable-test bench install lock lock-gpu lint clean image-test check-kfp-sources
 
 demo: $(VENV)/.installed
 	$(PY) -m pipeline generate-sample --if-missing
@@ -18,9 +16,19 @@ demo: $(VENV)/.installed
 test: lint
 	$(PY) -m pytest
 
+# The developer loop: every test that starts no whole pipeline (a few minutes); single
+# components still run on tiny data. `make test` runs these and the pipeline runs.
+test-fast: lint
+	$(PY) -m pytest -m "not e2e and not kfp_replay and not portable"
+
+# The Beam components on Beam's portable runner (its job service, an external worker pool)
+# against the DirectRunner's run on the same data: two pipeline runs, a few minutes.
+portable-test: $(VENV)/.installed
+	$(PY) -m pytest -m portable tests/test_portable_runner.py
+
 install: $(VENV)/.installed
 
-# Every benchmark (under 30 min on 2 cores), then docs/PERFORMANCE.md is rewritten.
+# Every benchmark (about 26 min on 2 cores), then docs/PERFORMANCE.md is rewritten.
 # Heavy: on a shared machine run it as `flock /tmp/heavy.lock make bench`.
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks

@@ -26,6 +26,11 @@ def plan(bench_dir: str) -> dict[str, list[str]]:
     sample = os.path.join(bench_dir, "sample")
     return {
         "data_path": ["benchmarks.data_path", "--workdir", data_path],
+        # Reuses data_path's generated photos: Transform with and without each patch.
+        "patches": [
+            "benchmarks.patches", "--data-path-workdir", data_path,
+            "--workdir", os.path.join(bench_dir, "patches"),
+        ],
         "input_pipeline": ["benchmarks.input_pipeline", "--data-path-workdir", data_path],
         "notebook_overhead": ["benchmarks.notebook_overhead", "--workdir", sample],
         "serving": ["benchmarks.serving", "--output-dir", os.path.join(sample, "out")],

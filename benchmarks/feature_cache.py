@@ -13,22 +13,19 @@ heads differ by dropout noise only).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import time
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tf_keras as keras  # noqa: E402
-
-from benchmarks.figures import Figure, Goal, record  # noqa: E402
-from core.config import PipelineConfig  # noqa: E402
-from pipeline.sample_data import draw_image  # noqa: E402
-from trainer_module import model as model_lib  # noqa: E402
-from trainer_module import pixels, training  # noqa: E402
+from benchmarks.figures import Figure, Goal, record
+from core.config import PipelineConfig
+from pipeline.sample_data import draw_image
+from trainer_module import model as model_lib
+from trainer_module import pixels, training
+from trainer_module.stage_runner import StageRunner
 
 SPEEDUP_GOAL = 5.0
 ACCURACY_TOLERANCE = 0.05
@@ -75,6 +72,7 @@ def main() -> None:
             "sample",
             image_size=args.image_size,
             head_epochs=args.epochs,
+            fine_tune_epochs=0,  # the head stage only
             augment=False,
             feature_cache=cached,
         ).training
@@ -82,10 +80,9 @@ def main() -> None:
         transfer = model_lib.build_transfer_model(config, args.image_size)
         transfer.model.set_weights(initial)
         started = time.perf_counter()
-        head, _ = training.stages(config)
-        training.train_head(transfer, head, train, evaluation, config, [])
+        training.train(transfer, train, evaluation, config, StageRunner(config))
         seconds = time.perf_counter() - started
-        training.compile_for_stage(transfer.model, config.head_learning_rate)
+        training.compile_for_stage(transfer.model, keras.optimizers.Adam(config.head_learning_rate))
         _, accuracy = transfer.model.evaluate(evaluation, verbose=0)
         results[arm] = (seconds, accuracy)
         print(f"{arm:18s} {args.epochs} head epochs: {seconds:7.1f} s, eval acc {accuracy:.4f}")

@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -58,6 +59,9 @@ class Figure:
     baseline_name: str = ""
     goal: Goal | None = None
     note: str = ""
+    # Repeated, interleaved measurements (`paired`): the lowest and highest ratio of one
+    # run to the baseline run next to it. The goal must hold at the worse end.
+    ratio_spread: tuple[float, float] | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -68,10 +72,32 @@ class Figure:
 
     @property
     def verdict(self) -> str:
-        """pass, FAIL, or "-" for a figure without a goal."""
+        """pass, FAIL, or "-" for a figure without a goal; with a spread, pass only if the
+        goal holds across it."""
         if self.goal is None:
             return "-"
-        return "pass" if self.goal.holds(self.value, self.ratio) else "FAIL"
+        ratios = [self.ratio, *(self.ratio_spread or ())]
+        return "pass" if all(self.goal.holds(self.value, r) for r in ratios) else "FAIL"
+
+    @classmethod
+    def paired(
+        cls, benchmark: str, name: str, values: list[float], baselines: list[float], unit: str,
+        **fields,
+    ) -> Figure:
+        """A figure of runs repeated and interleaved with its baseline's (value i, then
+        baseline i, or the other way round): medians of each, the ratio of the medians,
+        and the spread of the pairwise ratios."""
+        if len(values) != len(baselines) or not values:
+            raise ValueError("as many runs of the figure as of its baseline, at least one")
+        pairs = [v / b for v, b in zip(values, baselines, strict=True)]
+        note = "; ".join(
+            filter(None, [f"median of {len(values)} interleaved runs", fields.pop("note", "")])
+        )
+        return cls(
+            benchmark, name, statistics.median(values), unit,
+            baseline=statistics.median(baselines), note=note,
+            ratio_spread=(min(pairs), max(pairs)), **fields,
+        )  # fmt: skip
 
     def line(self) -> str:
         """The figure as one printed line."""
@@ -89,8 +115,14 @@ class Figure:
 
     @classmethod
     def from_dict(cls, data: dict) -> Figure:
-        goal = data.get("goal")
-        return cls(**{**data, "goal": Goal(**goal) if goal else None})
+        goal, spread = data.get("goal"), data.get("ratio_spread")
+        return cls(
+            **{
+                **data,
+                "goal": Goal(**goal) if goal else None,
+                "ratio_spread": tuple(spread) if spread else None,
+            }
+        )
 
 
 def results_path() -> str:

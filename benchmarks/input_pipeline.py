@@ -19,15 +19,12 @@ import argparse
 import glob
 import os
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tensorflow as tf
+import tensorflow_transform as tft
 
-import tensorflow as tf  # noqa: E402
-import tensorflow_transform as tft  # noqa: E402
-
-from benchmarks.data_path import guide_config  # noqa: E402
-from benchmarks.figures import Figure, record, stopwatch  # noqa: E402
-from trainer_module import data  # noqa: E402
+from benchmarks.data_path import guide_config
+from benchmarks.figures import Figure, record, stopwatch
+from trainer_module import data
 
 NAME = "input_pipeline"
 BATCH = 32

@@ -18,10 +18,6 @@ _STARTED = time.perf_counter()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
@@ -67,16 +63,17 @@ def main() -> None:
     parser.add_argument(
         "--trainer-start-up-fixes",
         action="store_true",
-        help="the Trainer's AutoGraph rule (trainer_module.autograph_rules) and its tf.data "
+        help="the Trainer's AutoGraph rule (core.shims.tf_keras_left_unconverted) and its tf.data "
         "options without autotuning (trainer_module.data.without_autotuning)",
     )
     args = parser.parse_args()
     phases = {"imports": _IMPORTED - _STARTED}
     options = tf.data.Options()
     if args.trainer_start_up_fixes:
-        from trainer_module import autograph_rules, data
+        from core import shims
+        from trainer_module import data
 
-        autograph_rules.leave_tf_keras_unconverted()
+        shims.tf_keras_left_unconverted().__enter__()  # for the whole notebook run
         options = data.without_autotuning()
 
     def load(split: str, shuffle: bool) -> tf.data.Dataset:

@@ -8,7 +8,7 @@ profile's splits, 96 px, batch 16, 4 head + 1 fine-tune epochs):
 - the notebook: `python -m benchmarks.notebook`, the guide as a plain script
   doing the same training and the same test evaluation: as written (the goal's
   baseline), and again with the Trainer's two start-up fixes (the AutoGraph
-  rule of trainer_module.autograph_rules, which takes most of the tracing
+  rule of core.shims.tf_keras_left_unconverted, which takes most of the tracing
   away, and tf.data without autotuning, which waited 2 s at each epoch's
   end), so that the second ratio is what the orchestration itself costs.
 

@@ -23,18 +23,15 @@ import os
 import shutil
 import tempfile
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tensorflow as tf
+import tensorflow_transform as tft
 
-import tensorflow as tf  # noqa: E402
-import tensorflow_transform as tft  # noqa: E402
-
-from benchmarks.figures import Figure, Goal, record  # noqa: E402
-from benchmarks.notebook import compile_stage, guide_model  # noqa: E402
-from core.config import PipelineConfig  # noqa: E402
-from pipeline.local_runner import run_locally  # noqa: E402
-from pipeline.sample_data import generate_sample_dataset  # noqa: E402
-from trainer_module.callbacks import TRAIN_SECONDS, TrainTimer  # noqa: E402
+from benchmarks.figures import Figure, Goal, record
+from benchmarks.notebook import compile_stage, guide_model
+from core.config import PipelineConfig
+from pipeline.local_runner import run_locally
+from pipeline.sample_data import generate_sample_dataset
+from trainer_module.callbacks import TRAIN_SECONDS, TrainTimer
 
 GOAL = Goal(0.95)
 
