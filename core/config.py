@@ -506,6 +506,7 @@ def _problems(config: PipelineConfig) -> list[str]:
         ("output-dir", runner.output_dir),
         ("data-dir", data.data_dir),
         ("serving-dir", runner.serving_dir),
+        ("pipeline-root", runner.pipeline_root),
     ):
         scheme = location.split("://", 1)[0] if is_remote_location(location) else ""
         if scheme and scheme not in URI_SCHEMES:

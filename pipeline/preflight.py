@@ -52,6 +52,29 @@ def _unreachable_by_the_workers(config: PipelineConfig) -> list[str]:
     ]
 
 
+def _file_systems_missing(config: PipelineConfig) -> list[str]:
+    """A bucket this process cannot write: TensorFlow 2.16 reads gs:// by itself, but s3://
+    only with tensorflow-io installed. Found now, not by the Pusher after the training."""
+    import tensorflow as tf
+
+    registered = set(tf.io.gfile.get_registered_schemes())
+    locations = {
+        "--data-dir": config.data_dir,
+        "--pipeline-root": config.pipeline_root,
+        "--serving-dir": config.serving_dir,
+    }
+    problems = []
+    for flag, location in locations.items():
+        scheme = location.split("://", 1)[0] if is_remote_location(location) else ""
+        if scheme and scheme not in registered:
+            problems.append(
+                f"{flag} {location}: this TensorFlow has no {scheme}:// file system (it reads "
+                f"{', '.join(sorted(s for s in registered if s))}); for s3:// install "
+                "tensorflow-io into the environment, or choose another location"
+            )
+    return problems
+
+
 def check_inputs(config: PipelineConfig) -> dict[str, int]:
     """Checks, in seconds, what the pipeline would otherwise discover minutes in.
 
@@ -62,10 +85,10 @@ def check_inputs(config: PipelineConfig) -> dict[str, int]:
         Output split name -> number of examples of its TFDS split.
 
     Raises:
-        PreflightError: every missing input (dataset, split, feature key, weights file),
-            each with how to provide it.
+        PreflightError: every missing input (dataset, split, feature key, weights file,
+            a bucket's file system), each with how to provide it.
     """
-    problems: list[str] = _unreachable_by_the_workers(config)
+    problems = _unreachable_by_the_workers(config) + _file_systems_missing(config)
     split_sizes: dict[str, int] = {}
     data = config.data
     try:
