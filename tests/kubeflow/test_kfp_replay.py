@@ -4,8 +4,10 @@
 Go backend at the release tags of `kfp_releases.NEWEST`) and Argo's retry decision,
 against a real ML Metadata store served over gRPC, and runs each task's exact container
 command. Two teams, in the namespaces `team-a` and `team-b` of one Kubeflow, run the
-same pipeline (same name, same data) with their own buckets and serving volumes; one
-store, one KFP API server (one cache table). The history replayed:
+same pipeline (same name, the same dataset, each in its own bucket) with their own
+serving volumes; one store, one KFP API server (one cache table). The history replayed,
+as many runs at once as the history allows (KFP lets runs overlap; here it also halves
+the wall time on 2 cores):
 
 1. at the same time:
    - `before-1`: the baseline lookup of the YAML as it would be with caching on for
@@ -13,25 +15,28 @@ store, one KFP API server (one cache table). The history replayed:
    - `a-1`: team A's first run: blesses and pushes A's version 1;
    - `b-1`: team B's first run, whose Trainer pod is evicted after an epoch (Argo:
      phase Failed, which the newest release's OnError policy does not retry);
-2. `b-1-resumed`: what `python -m kubeflow resume b-1` starts: a new run of B's
-   version; everything before the Trainer is a cache hit, the Trainer resumes at the
-   next epoch from its backup, B's model is blessed and pushed (newer than A's);
-3. at the same time, team A:
+2. at the same time:
+   - `b-1-resumed`: what `python -m kubeflow resume b-1` starts: a new run of B's
+     version; everything before the Trainer is a cache hit, the Trainer resumes at the
+     next epoch from its backup, B's model is blessed and pushed;
    - `a-2`: a worse Trainer (what a code change could do): finds A's run 1 model as
-     baseline (not B's newer one), is refused by the change threshold;
+     baseline (not B's), is refused by the change threshold;
    - `a-3`: run 1's YAML again with nothing changed but the baseline (run 1's model
      is blessed now): no training; the Evaluator judges the cached model against its
      own blessed copy and it is recognised as already serving;
-4. at the same time:
-   - `a-4`: the schedule's next run, nothing changed at all: only the two look-ups run;
-   - `before-2`: the all-cached YAML's lookup again, served from the cache: it still
-     answers "no baseline" although models are blessed (what froze schedules before);
-5. `python -m kubeflow gc --keep 1` for team A (a subprocess, against a stand-in of the KFP
-   API, whose run deletions the cache table then follows): a-2's worse model goes, and
-   the runs whose cache entries held removed files are deleted; `a-5`, a-2's YAML again,
-   trains again and reuses everything before the Trainer;
-6. a data shard is rewritten; `b-2`: team B's next run executes everything and finds
-   B's resumed model as its baseline.
+3. at the same time, team B and team A:
+   - a shard of B's data is rewritten; `b-2`: team B's next run executes everything and
+     finds B's resumed model as its baseline;
+   - one after the other:
+     - at the same time, `a-4`: the schedule's next run, nothing changed at all: only
+       the two look-ups run; and `before-2`: the all-cached YAML's lookup again, served
+       from the cache: it still answers "no baseline" although models are blessed (what
+       froze schedules before);
+     - `python -m kubeflow gc --keep 1` for team A (a subprocess, against a stand-in of
+       the KFP API, whose run deletions the cache table then follows): a-2's worse model
+       goes, and the runs whose cache entries held removed files are deleted; team B's
+       running run is another namespace's and untouched;
+     - `a-5`, a-2's YAML again, trains again and reuses everything before the Trainer.
 
 Sample profile with random weights, no fine-tuning, value threshold 0 (what is under
 test is the orchestration, not the accuracy); local directories stand in for the
@@ -49,6 +54,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -105,7 +111,6 @@ class Team:
 @dataclass
 class Replayed:
     store_path: Path
-    data_dir: Path
     a: Team
     b: Team
     runs: dict[str, RunResult]
@@ -125,12 +130,12 @@ class Replayed:
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory, sample_data_dir) -> Replayed:
     root = tmp_path_factory.mktemp("kfp_replay")
-    data_dir = root / "tfds"  # a copy: step 5 rewrites a shard
-    shutil.copytree(sample_data_dir, data_dir)
     store_path = root / "mlmd.sqlite"
     server, port = serve_sqlite(str(store_path))
     teams = {}
     for namespace in (TEAM_A, TEAM_B):
+        data_dir = root / namespace / "tfds"  # each team's copy: step 3 rewrites B's shard
+        shutil.copytree(sample_data_dir, data_dir)
         config = PipelineConfig.for_profile(
             "sample",
             output_dir=str(root / namespace / "bucket"),
@@ -161,26 +166,36 @@ def replayed(tmp_path_factory, sample_data_dir) -> Replayed:
         )
         killed_after = _last_backed_up_epoch(b.bucket)
         # `python -m kubeflow resume b-1`: a new run of the same version (test_client.py).
-        runs["b-1-resumed"] = replay(b.package, TEAM_B, "b-1-resumed")()
-        runs["a-2"], runs["a-3"] = _at_once(
-            replay(worse, TEAM_A, "a-2"), replay(a.package, TEAM_A, "a-3")
+        runs["b-1-resumed"], runs["a-2"], runs["a-3"] = _at_once(
+            replay(b.package, TEAM_B, "b-1-resumed"),
+            replay(worse, TEAM_A, "a-2"),
+            replay(a.package, TEAM_A, "a-3"),
         )
-        bytes_before = _size(a.bucket)
-        runs["a-4"], runs["before-2"] = _at_once(
-            replay(a.package, TEAM_A, "a-4"),
-            replay(before, TEAM_A, "before-2", only=BASELINE_LOOKUP),
-        )
-        bytes_after = _size(a.bucket)
-        gc, forgotten = _collect(a, port)
-        CacheTable(workdir / "cache_table.json").forget_runs(forgotten)  # what KFP does
-        runs["a-5"] = replay(worse, TEAM_A, "a-5")()
-        _rewrite_a_shard(data_dir)
-        runs["b-2"] = replay(b.package, TEAM_B, "b-2")()
+        _rewrite_a_shard(Path(b.config.data_dir))
+
+        def team_a_schedule_then_gc() -> dict:
+            bytes_before = _size(a.bucket)
+            a_4, before_2 = _at_once(
+                replay(a.package, TEAM_A, "a-4"),
+                replay(before, TEAM_A, "before-2", only=BASELINE_LOOKUP),
+            )
+            bytes_after = _size(a.bucket)
+            gc, forgotten = _collect(a, port)
+            CacheTable(workdir / "cache_table.json").forget_runs(forgotten)  # what KFP does
+            a_5 = replay(worse, TEAM_A, "a-5")()
+            return {
+                "runs": {"a-4": a_4, "before-2": before_2, "a-5": a_5},
+                "bytes": (bytes_before, bytes_after),
+                "gc": (gc, forgotten),
+            }
+
+        runs["b-2"], team_a = _at_once(replay(b.package, TEAM_B, "b-2"), team_a_schedule_then_gc)
+        runs.update(team_a["runs"])
+        bytes_before, bytes_after = team_a["bytes"]
+        gc, forgotten = team_a["gc"]
     finally:
         server.stop(None)
-    return Replayed(
-        store_path, data_dir, a, b, runs, killed_after, bytes_before, bytes_after, gc, forgotten
-    )
+    return Replayed(store_path, a, b, runs, killed_after, bytes_before, bytes_after, gc, forgotten)
 
 
 def _collect(team: Team, mlmd_port: int) -> tuple[subprocess.CompletedProcess, set[str]]:
@@ -205,8 +220,8 @@ def _collect(team: Team, mlmd_port: int) -> tuple[subprocess.CompletedProcess, s
     return process, deleted
 
 
-def _at_once(*replays: Callable[[], RunResult]) -> list[RunResult]:
-    """Runs the replays concurrently; their results in the order given."""
+def _at_once(*replays: Callable[[], Any]) -> list[Any]:
+    """Runs the replays (or schedules of them) concurrently; their results in the order given."""
     with ThreadPoolExecutor(max_workers=len(replays)) as pool:
         return [future.result() for future in [pool.submit(replay) for replay in replays]]
 
