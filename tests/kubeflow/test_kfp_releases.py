@@ -157,6 +157,7 @@ def replays(tiny) -> dict[str, object]:
         return {name: future.result() for name, future in futures.items()}
 
 
+@pytest.mark.kfp_replay  # runs tasks of the pipeline: not in `make test-fast`
 @pytest.mark.parametrize("release", RELEASES, ids=str)
 def test_each_releases_shape_runs_through_our_entrypoint_and_hits_the_cache(replays, release):
     first, again = replays[release.name]
@@ -200,6 +201,7 @@ def test_each_releases_shape_runs_through_our_entrypoint_and_hits_the_cache(repl
     assert first.root_dag_state == ("COMPLETE" if by_children else "RUNNING")
 
 
+@pytest.mark.kfp_replay
 @pytest.mark.parametrize("release", FAILING_RELEASES, ids=str)
 def test_a_failed_tasks_log_is_recorded_from_2_16_0(tiny, replays, release):
     root = tiny[0]
