@@ -466,6 +466,11 @@ def is_remote_location(location: str) -> bool:
     return re.match(r"^[a-z][a-z0-9+.-]*://", location) is not None
 
 
+def uri_scheme(location: str) -> str:
+    """The URI scheme of `location` ("gs" for gs://b/x); "" for a local path."""
+    return location.split("://", 1)[0] if is_remote_location(location) else ""
+
+
 def _absolute_location(location: str) -> str:
     """Local paths become absolute; URIs such as gs://bucket/dir stay as they are."""
     if is_remote_location(location):
@@ -508,7 +513,7 @@ def _problems(config: PipelineConfig) -> list[str]:
         ("serving-dir", runner.serving_dir),
         ("pipeline-root", runner.pipeline_root),
     ):
-        scheme = location.split("://", 1)[0] if is_remote_location(location) else ""
+        scheme = uri_scheme(location)
         if scheme and scheme not in URI_SCHEMES:
             problems.append(
                 f"--{flag} {location!r}: {scheme}:// is not a file system this project reads; "

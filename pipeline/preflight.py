@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from components.tfds_example_gen import tfds_source
-from core.config import PipelineConfig, is_remote_location
+from core.config import PipelineConfig, is_remote_location, uri_scheme
 from trainer_module.model import WeightsUnavailableError, resolve_weights
 
 
@@ -65,7 +65,7 @@ def _file_systems_missing(config: PipelineConfig) -> list[str]:
     }
     problems = []
     for flag, location in locations.items():
-        scheme = location.split("://", 1)[0] if is_remote_location(location) else ""
+        scheme = uri_scheme(location)
         if scheme and scheme not in registered:
             problems.append(
                 f"{flag} {location}: this TensorFlow has no {scheme}:// file system (it reads "

@@ -60,10 +60,11 @@ def compile_for_stage(
     model: keras.Model, optimizer: keras.optimizers.Optimizer, jit_compile: bool = False
 ) -> None:
     """Compiles with the guide's loss and metric, for the model's number of classes."""
+    num_classes = objective.num_classes_of(model)
     model.compile(
         optimizer=optimizer,
-        loss=objective.make_loss(objective.num_classes_of(model)),
-        metrics=objective.make_metrics(objective.num_classes_of(model)),
+        loss=objective.make_loss(num_classes),
+        metrics=objective.make_metrics(num_classes),
         jit_compile=jit_compile,
     )
 
